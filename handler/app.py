@@ -1,0 +1,96 @@
+"""Lambda entries. Settings and clients are built once per cold start; each invocation runs the pipeline and
+either returns its outcome or raises so Lambda redelivers (safe: document ids are idempotent)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from handler.config import Settings
+from handler.errors import IncompleteWrite
+from handler.pipeline import forward_subscription_event
+from handler.sinks.bulk import BulkWriter
+from handler.sinks.dead_letter import DeadLetterStore, dead_letter_store
+from handler.transforms.batch import TransformOptions
+
+logger = logging.getLogger("rdsaudit")
+# Lambda's root logger passes records at any level to CloudWatch; the level is ours to choose.
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    client: Any
+    writer: BulkWriter
+    dead_letters: DeadLetterStore
+    options: TransformOptions
+    template_checked: bool = False
+
+
+_runtime: Runtime | None = None
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    from handler.sinks.opensearch import build_client, bulk_sender
+
+    client = build_client(settings)
+    writer = BulkWriter(
+        bulk_sender(client),
+        max_bytes=settings.bulk_max_bytes,
+        max_actions=settings.bulk_max_actions,
+        max_attempts=settings.max_attempts,
+        request_timeout=settings.request_timeout,
+    )
+    return Runtime(
+        settings=settings,
+        client=client,
+        writer=writer,
+        dead_letters=dead_letter_store(settings.dead_letter),
+        options=TransformOptions(index_prefix=settings.index_prefix, mask_secrets=settings.mask_secrets),
+    )
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = build_runtime(Settings.from_env())
+    return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the cached settings and clients (tests, or after the environment changed)."""
+    global _runtime
+    _runtime = None
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    runtime = get_runtime()
+    if runtime.settings.ensure_template and not runtime.template_checked:
+        from handler.setup import ensure_index_template
+
+        ensure_index_template(runtime.client, runtime.settings.index_prefix)
+        runtime.template_checked = True
+
+    deadline = None
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        deadline = time.monotonic() + remaining_ms() / 1000 - runtime.settings.deadline_margin
+
+    outcome = forward_subscription_event(
+        event,
+        writer=runtime.writer,
+        dead_letters=runtime.dead_letters,
+        options=runtime.options,
+        deadline=deadline,
+    )
+    line = {"msg": "invocation", "request_id": getattr(context, "aws_request_id", None), **outcome.as_log()}
+    if outcome.pending:
+        logger.error(json.dumps(line, default=str))
+        raise IncompleteWrite(outcome.pending, outcome.pending_reason)
+    logger.info(json.dumps(line, default=str))
+    return outcome.as_log()

@@ -1,0 +1,139 @@
+"""Settings read from the environment once and validated; a bad value names the variable and what is allowed."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from handler.errors import ConfigError
+
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9_.+-]{0,199}")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+# (variable, default, meaning) — the README's configuration table is written from this list.
+VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("OPENSEARCH_URL", "http://127.0.0.1:9200", "endpoint of the cluster (required in Lambda)"),
+    ("OPENSEARCH_AUTH", "none", "none | basic | sigv4"),
+    ("OPENSEARCH_USERNAME", "", "user for basic auth"),
+    ("OPENSEARCH_PASSWORD", "", "password for basic auth (never logged)"),
+    ("OPENSEARCH_SERVICE", "es", "SigV4 service: es (managed domains) | aoss (Serverless)"),
+    ("OPENSEARCH_VERIFY_CERTS", "true", "verify TLS certificates; false only for local clusters"),
+    ("OPENSEARCH_HTTP_COMPRESS", "false", "gzip request bodies"),
+    ("OPENSEARCH_REQUEST_TIMEOUT", "30", "seconds, per bulk request (capped by the Lambda's remaining time)"),
+    ("AWS_REGION", "", "region for SigV4 (set by Lambda)"),
+    ("RDSAUDIT_INDEX_PREFIX", "rdsaudit", "daily indices are <prefix>-YYYY.MM.DD"),
+    ("RDSAUDIT_DEAD_LETTER", "", "s3://bucket/prefix, or a local directory (default ./dead-letter outside Lambda)"),
+    ("RDSAUDIT_MASK_SECRETS", "true", "mask passwords in SQL (IDENTIFIED BY '…', PASSWORD('…'), …)"),
+    ("RDSAUDIT_BULK_MAX_BYTES", "5242880", "bytes per bulk request"),
+    ("RDSAUDIT_BULK_MAX_ACTIONS", "10000", "documents per bulk request"),
+    ("RDSAUDIT_MAX_ATTEMPTS", "8", "attempts per document for throttling and 5xx before the invocation fails"),
+    ("RDSAUDIT_DEADLINE_MARGIN", "3", "seconds kept free before the Lambda timeout to record the outcome"),
+    ("RDSAUDIT_ENSURE_TEMPLATE", "true", "install the index template at cold start when missing or older"),
+)
+_DEFAULTS = {name: default for name, default, _ in VARIABLES}
+
+
+@dataclass(frozen=True)
+class Settings:
+    opensearch_url: str = "http://127.0.0.1:9200"
+    auth: str = "none"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    sigv4_service: str = "es"
+    aws_region: str = ""
+    verify_certs: bool = True
+    http_compress: bool = False
+    request_timeout: float = 30.0
+    index_prefix: str = "rdsaudit"
+    dead_letter: str = "./dead-letter"
+    mask_secrets: bool = True
+    bulk_max_bytes: int = 5 * 1024 * 1024
+    bulk_max_actions: int = 10_000
+    max_attempts: int = 8
+    deadline_margin: float = 3.0
+    ensure_template: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        in_lambda = bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+        def get(name: str) -> str:
+            return env.get(name, "").strip() or _DEFAULTS[name]
+
+        if in_lambda and not env.get("OPENSEARCH_URL", "").strip():
+            raise ConfigError("OPENSEARCH_URL is required: the https:// endpoint of the OpenSearch domain")
+        url = get("OPENSEARCH_URL").rstrip("/")
+        if not re.match(r"https?://[^/\s]+", url):
+            raise ConfigError(f"OPENSEARCH_URL must be an http:// or https:// URL, got {url!r}")
+
+        auth = _choice("OPENSEARCH_AUTH", get("OPENSEARCH_AUTH").lower(), ("none", "basic", "sigv4"))
+        username, password = get("OPENSEARCH_USERNAME"), env.get("OPENSEARCH_PASSWORD", "")
+        if auth == "basic" and not (username and password):
+            raise ConfigError("OPENSEARCH_AUTH=basic needs OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD")
+        service = _choice("OPENSEARCH_SERVICE", get("OPENSEARCH_SERVICE").lower(), ("es", "aoss"))
+        region = env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
+        if auth == "sigv4" and not region:
+            raise ConfigError("OPENSEARCH_AUTH=sigv4 needs AWS_REGION (the domain's region)")
+
+        prefix = get("RDSAUDIT_INDEX_PREFIX")
+        if not _PREFIX.fullmatch(prefix):
+            raise ConfigError(
+                f"RDSAUDIT_INDEX_PREFIX must be lowercase letters, digits, '_', '.', '+' or '-', "
+                f"not starting with a symbol, got {prefix!r}"
+            )
+        dead_letter = env.get("RDSAUDIT_DEAD_LETTER", "").strip()
+        if in_lambda and not dead_letter.startswith("s3://"):
+            raise ConfigError("RDSAUDIT_DEAD_LETTER must be s3://bucket[/prefix] in Lambda (local disk is lost)")
+        if dead_letter.startswith("s3://") and not re.fullmatch(
+            r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", dead_letter
+        ):
+            raise ConfigError(f"RDSAUDIT_DEAD_LETTER is not a valid s3://bucket[/prefix]: {dead_letter!r}")
+
+        return cls(
+            opensearch_url=url,
+            auth=auth,
+            username=username,
+            password=password,
+            sigv4_service=service,
+            aws_region=region,
+            verify_certs=_bool("OPENSEARCH_VERIFY_CERTS", get("OPENSEARCH_VERIFY_CERTS")),
+            http_compress=_bool("OPENSEARCH_HTTP_COMPRESS", get("OPENSEARCH_HTTP_COMPRESS")),
+            request_timeout=_number("OPENSEARCH_REQUEST_TIMEOUT", get("OPENSEARCH_REQUEST_TIMEOUT"), 1, 900),
+            index_prefix=prefix,
+            dead_letter=dead_letter or "./dead-letter",
+            mask_secrets=_bool("RDSAUDIT_MASK_SECRETS", get("RDSAUDIT_MASK_SECRETS")),
+            bulk_max_bytes=int(_number("RDSAUDIT_BULK_MAX_BYTES", get("RDSAUDIT_BULK_MAX_BYTES"), 1024, 100 * 2**20)),
+            bulk_max_actions=int(_number("RDSAUDIT_BULK_MAX_ACTIONS", get("RDSAUDIT_BULK_MAX_ACTIONS"), 1, 100_000)),
+            max_attempts=int(_number("RDSAUDIT_MAX_ATTEMPTS", get("RDSAUDIT_MAX_ATTEMPTS"), 1, 100)),
+            deadline_margin=_number("RDSAUDIT_DEADLINE_MARGIN", get("RDSAUDIT_DEADLINE_MARGIN"), 0, 60),
+            ensure_template=_bool("RDSAUDIT_ENSURE_TEMPLATE", get("RDSAUDIT_ENSURE_TEMPLATE")),
+        )
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _bool(name: str, value: str) -> bool:
+    v = value.lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false; got {value!r}")
+
+
+def _number(name: str, value: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number between {low:g} and {high:g}; got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
+    return number

@@ -1,0 +1,81 @@
+"""Where what cannot be indexed is kept, with the reason: an S3 bucket in Lambda, a directory locally.
+
+Objects are named by the batch they came from, so a redelivered batch overwrites its own dead letters instead of
+adding copies. Never talks to OpenSearch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from handler.errors import DeadLetterError
+
+
+class DeadLetterStore(Protocol):
+    def write(self, kind: str, key: str, records: list[dict[str, Any]]) -> str:
+        """Store records (JSON lines) under kind/date/key; return where they went."""
+        ...
+
+
+def _ndjson(records: list[dict[str, Any]]) -> bytes:
+    return b"".join(
+        json.dumps(r, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass") + b"\n" for r in records
+    )
+
+
+def _name(kind: str, key: str) -> str:
+    return f"{kind}/{time.strftime('%Y-%m-%d', time.gmtime())}/{key}.ndjson"
+
+
+class LocalDeadLetters:
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def write(self, kind: str, key: str, records: list[dict[str, Any]]) -> str:
+        path = self.directory / _name(kind, key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(_ndjson(records))
+            os.replace(tmp, path)
+        except OSError as e:
+            raise DeadLetterError(f"cannot write dead letters to {path}: {e}") from e
+        return str(path)
+
+
+class S3DeadLetters:
+    def __init__(self, url: str, client: Any = None) -> None:
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client = client
+
+    def _s3(self) -> Any:
+        if self._client is None:
+            import boto3  # off the cold path: dead letters are rare
+
+            self._client = boto3.client("s3")
+        return self._client
+
+    def write(self, kind: str, key: str, records: list[dict[str, Any]]) -> str:
+        name = _name(kind, key)
+        object_key = f"{self.prefix}/{name}" if self.prefix else name
+        try:
+            self._s3().put_object(
+                Bucket=self.bucket, Key=object_key, Body=_ndjson(records), ContentType="application/x-ndjson"
+            )
+        except Exception as e:  # botocore raises many types; every one means the dead letter is not stored
+            raise DeadLetterError(f"cannot write dead letters to s3://{self.bucket}/{object_key}: {e}") from e
+        return f"s3://{self.bucket}/{object_key}"
+
+
+def dead_letter_store(location: str) -> DeadLetterStore:
+    if location.startswith("s3://"):
+        return S3DeadLetters(location)
+    return LocalDeadLetters(location)

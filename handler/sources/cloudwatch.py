@@ -1,0 +1,99 @@
+"""CloudWatch Logs subscription event → payload metadata and raw events.
+
+`{"awslogs": {"data": base64(gzip(JSON))}}`; the JSON carries messageType, owner, logGroup, logStream and
+logEvents. Control messages are health checks and carry no audit lines. Unknown keys are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from handler.errors import DecodeError
+from handler.model import RawEvent
+
+DATA_MESSAGE = "DATA_MESSAGE"
+CONTROL_MESSAGE = "CONTROL_MESSAGE"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionPayload:
+    message_type: str
+    owner: str | None
+    log_group: str | None
+    log_stream: str | None
+    events: list[RawEvent]
+    key: str  # digest of the compressed data: names this payload's dead letters, stable across redeliveries
+
+
+def payload_key(event: Any) -> str:
+    """Stable name for an event, decodable or not."""
+    data = (
+        event.get("awslogs", {}).get("data")
+        if isinstance(event, dict) and isinstance(event.get("awslogs"), dict)
+        else None
+    )
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else json.dumps(event, default=str).encode()
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def decode_subscription_event(event: Any) -> SubscriptionPayload:
+    """Raise DecodeError, with the reason, for anything that is not a well-formed subscription payload."""
+    if not isinstance(event, dict) or not isinstance(event.get("awslogs"), dict):
+        raise DecodeError("event has no 'awslogs' object")
+    data = event["awslogs"].get("data")
+    if not isinstance(data, str):
+        raise DecodeError("'awslogs.data' is missing or not a string")
+    try:
+        compressed = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise DecodeError(f"'awslogs.data' is not valid base64: {e}") from None
+    try:
+        text = gzip.decompress(compressed)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DecodeError(f"'awslogs.data' is not valid gzip: {e}") from None
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise DecodeError(f"payload is not valid JSON: {str(e)[:200]}") from None
+    return parse_payload(payload, hashlib.blake2b(compressed, digest_size=16).hexdigest())
+
+
+def parse_payload(payload: Any, key: str) -> SubscriptionPayload:
+    if not isinstance(payload, dict):
+        raise DecodeError("payload is not a JSON object")
+    message_type = payload.get("messageType")
+    if not isinstance(message_type, str):
+        raise DecodeError("payload has no string 'messageType'")
+    owner, log_group, log_stream = (_optional_str(payload, k) for k in ("owner", "logGroup", "logStream"))
+    if message_type == CONTROL_MESSAGE:
+        return SubscriptionPayload(message_type, owner, log_group, log_stream, [], key)
+    if message_type != DATA_MESSAGE:
+        raise DecodeError(f"unknown messageType {message_type[:50]!r}")
+    log_events = payload.get("logEvents")
+    if not isinstance(log_events, list):
+        raise DecodeError("payload has no 'logEvents' list")
+    events = []
+    for i, item in enumerate(log_events):
+        if not isinstance(item, dict):
+            raise DecodeError(f"logEvents[{i}] is not an object")
+        message, timestamp = item.get("message"), item.get("timestamp")
+        if not isinstance(message, str):
+            raise DecodeError(f"logEvents[{i}].message is missing or not a string")
+        if not isinstance(timestamp, int) or isinstance(timestamp, bool) or not 0 <= timestamp < 2**53:
+            raise DecodeError(f"logEvents[{i}].timestamp is missing or not an epoch-millisecond integer")
+        events.append(RawEvent(message.rstrip("\r\n"), timestamp))
+    return SubscriptionPayload(message_type, owner, log_group, log_stream, events, key)
+
+
+def _optional_str(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    if value is not None and not isinstance(value, str):
+        raise DecodeError(f"'{key}' is not a string")
+    return value or None

@@ -1,0 +1,85 @@
+"""Raw events of one batch → bulk `create` actions. Pure: values in, values out."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from handler.model import Action, Context, RawEvent
+from handler.transforms.audit_line import AuditRecord, parse_line
+from handler.transforms.document import (
+    audit_document,
+    day_of_epoch_ms,
+    document_id,
+    failure_document,
+    index_name,
+    iso_of_epoch_ms,
+)
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True, slots=True)
+class TransformOptions:
+    index_prefix: str = "rdsaudit"
+    mask_secrets: bool = True
+
+
+class BatchTransformer:
+    """Turns the events of one batch (a payload, an object) into actions, in order.
+
+    Keeps the per-batch state the rules need: how often each line was seen (ids of byte-identical lines) and the
+    last parsed time (the time of an unparseable line that carries none of its own).
+    """
+
+    def __init__(self, ctx: Context, options: TransformOptions, fallback_ms: int | None = None) -> None:
+        self.ctx = ctx
+        self.options = options
+        self._seen: dict[str, int] = {}
+        self._last: tuple[str, str] | None = None
+        self._fallback_ms = fallback_ms
+        self.parse_failures = 0
+
+    def actions(self, events: Iterable[RawEvent]) -> Iterator[Action]:
+        for event in events:
+            yield self.action(event)
+
+    def action(self, event: RawEvent) -> Action:
+        line = event.line
+        try:
+            return self._action(line, event.timestamp_ms)
+        except UnicodeEncodeError:
+            # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
+            clean = line.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            return self._action(clean, event.timestamp_ms)
+
+    def _action(self, line: str, timestamp_ms: int | None) -> Action:
+        occurrence = self._seen.get(line, 0)
+        rec = parse_line(line)
+        if isinstance(rec, AuditRecord):
+            doc = audit_document(rec, self.ctx, mask=self.options.mask_secrets)
+            day = rec.day
+            self._last = (rec.timestamp, rec.day)
+        else:
+            self.parse_failures += 1
+            timestamp, day = self._time_for_failure(timestamp_ms)
+            doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
+        index = index_name(self.options.index_prefix, day)
+        doc_id = document_id(line, occurrence)
+        body = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
+            index.encode(),
+            doc_id.encode(),
+            _dumps(doc).encode("utf-8"),
+        )
+        self._seen[line] = occurrence + 1
+        return Action(index=index, doc_id=doc_id, body=body, line=line)
+
+    def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
+        if timestamp_ms is not None:
+            return iso_of_epoch_ms(timestamp_ms), day_of_epoch_ms(timestamp_ms)
+        if self._last is not None:
+            return self._last
+        ms = self._fallback_ms if self._fallback_ms is not None else int(time.time() * 1000)
+        return iso_of_epoch_ms(ms), day_of_epoch_ms(ms)

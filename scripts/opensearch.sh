@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Local single-node OpenSearch for tests and the demo.
+#   scripts/opensearch.sh up|down|status|url
+# The distribution comes from Maven Central (integ-test-zip: core modules, no plugins, no JDK) and is cached.
+# Environment: OPENSEARCH_VERSION, OPENSEARCH_PORT (default 9200), OPENSEARCH_NAME (default "default"; several
+# named nodes may run side by side on different ports), OPENSEARCH_EXTRA_SETTINGS (extra opensearch.yml lines),
+# OPENSEARCH_HEAP (default 512m).
+set -euo pipefail
+
+VERSION="${OPENSEARCH_VERSION:-2.19.6}"   # the one place the test node's version is pinned
+PORT="${OPENSEARCH_PORT:-9200}"
+NAME="${OPENSEARCH_NAME:-default}"
+HEAP="${OPENSEARCH_HEAP:-512m}"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rdsaudit"
+# The node must not run as root, so its files live where an unprivileged user can reach them.
+RUNROOT="${RDSAUDIT_OPENSEARCH_HOME:-/var/tmp/rdsaudit-opensearch}"
+HOME_DIR="$RUNROOT/opensearch-$VERSION"
+NODE_DIR="$RUNROOT/nodes/$NAME"
+URL="http://127.0.0.1:$PORT"
+OS_USER="rdsaudit-os"
+
+log() { printf 'opensearch: %s\n' "$*" >&2; }
+
+answers() { curl -fsS -m 2 "$URL/_cluster/health" >/dev/null 2>&1; }
+
+fetch() {
+  local zip="$CACHE/opensearch-$VERSION.zip"
+  if [[ ! -s "$zip" ]]; then
+    mkdir -p "$CACHE"
+    log "downloading opensearch $VERSION (integ-test-zip) through Maven"
+    mvn -q -B dependency:copy \
+      "-Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$VERSION:zip" \
+      "-DoutputDirectory=$CACHE" >&2
+  fi
+  if [[ ! -x "$HOME_DIR/bin/opensearch" ]]; then
+    mkdir -p "$RUNROOT"
+    local tmp; tmp="$(mktemp -d "$RUNROOT/unpack.XXXXXX")"
+    unzip -q "$zip" -d "$tmp"
+    rm -rf "$HOME_DIR"
+    mv "$tmp/opensearch-$VERSION" "$HOME_DIR"
+    rmdir "$tmp"
+  fi
+}
+
+run_as() {
+  if [[ "$(id -u)" == 0 ]]; then
+    id "$OS_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$OS_USER"
+    chown -R "$OS_USER" "$NODE_DIR"
+    chmod 755 "$RUNROOT" "$RUNROOT/nodes"
+    runuser -u "$OS_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+java_home() {
+  if [[ -n "${OPENSEARCH_JAVA_HOME:-}" ]]; then echo "$OPENSEARCH_JAVA_HOME"; return; fi
+  if [[ -n "${JAVA_HOME:-}" ]]; then echo "$JAVA_HOME"; return; fi
+  dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+}
+
+up() {
+  if answers; then return 0; fi
+  command -v java >/dev/null || [[ -n "${JAVA_HOME:-}${OPENSEARCH_JAVA_HOME:-}" ]] || { log "java not found"; exit 1; }
+  fetch
+  rm -rf "$NODE_DIR"
+  mkdir -p "$NODE_DIR/data" "$NODE_DIR/logs" "$NODE_DIR/config"
+  cp -r "$HOME_DIR/config/." "$NODE_DIR/config/"
+  # jvm.options names gc.log and heap dumps relative to the install; keep them with this node instead.
+  sed -i -e "s#file=logs/#file=$NODE_DIR/logs/#" -e "s#HeapDumpPath=data#HeapDumpPath=$NODE_DIR/data#" \
+    -e "s#ErrorFile=logs/#ErrorFile=$NODE_DIR/logs/#" "$NODE_DIR/config/jvm.options"
+  cat > "$NODE_DIR/config/opensearch.yml" <<YML
+cluster.name: rdsaudit-$NAME
+node.name: $NAME
+network.host: 127.0.0.1
+http.port: $PORT
+transport.port: $((PORT + 100))
+discovery.type: single-node
+path.data: $NODE_DIR/data
+path.logs: $NODE_DIR/logs
+# A nearly full disk must not silently turn indices read-only during tests.
+cluster.routing.allocation.disk.threshold_enabled: false
+${OPENSEARCH_EXTRA_SETTINGS:-}
+YML
+  local jh; jh="$(java_home)"
+  run_as env OPENSEARCH_JAVA_HOME="$jh" OPENSEARCH_PATH_CONF="$NODE_DIR/config" \
+    OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
+    "$HOME_DIR/bin/opensearch" -d -p "$NODE_DIR/pid" >"$NODE_DIR/stdout.log" 2>&1 || {
+      log "failed to start; see $NODE_DIR/logs"; tail -n 30 "$NODE_DIR/stdout.log" >&2 || true; exit 1; }
+  for i in $(seq 1 180); do
+    if answers; then
+      curl -fsS -m 30 "$URL/_cluster/health?wait_for_status=yellow&timeout=30s" >/dev/null
+      return 0
+    fi
+    if [[ -f "$NODE_DIR/pid" ]]; then
+      kill -0 "$(cat "$NODE_DIR/pid")" 2>/dev/null || break
+    elif (( i > 30 )); then
+      break
+    fi
+    sleep 1
+  done
+  log "node did not answer on $URL; last log lines:"
+  tail -n 40 "$NODE_DIR/logs/rdsaudit-$NAME.log" >&2 2>/dev/null || tail -n 40 "$NODE_DIR/stdout.log" >&2 || true
+  exit 1
+}
+
+down() {
+  local pidfile="$NODE_DIR/pid"
+  [[ -f "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) if answers; then echo "up $URL"; else echo "down $URL"; exit 1; fi ;;
+  url) echo "$URL" ;;
+  *) echo "usage: $0 up|down|status|url" >&2; exit 2 ;;
+esac
