@@ -97,3 +97,36 @@ def _optional_str(payload: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise DecodeError(f"'{key}' is not a string")
     return value or None
+
+
+def encode_subscription_event(
+    lines: list[str] | list[tuple[str, int]],
+    *,
+    log_group: str,
+    log_stream: str,
+    owner: str = "123456789012",
+    message_type: str = DATA_MESSAGE,
+    first_id: int = 0,
+) -> dict[str, Any]:
+    """Build an event exactly as CloudWatch Logs delivers it to a subscribed Lambda (demo, tests, replay).
+
+    `lines` are messages, or (message, epoch ms) pairs; without a time, the event time is now.
+    """
+    import time
+
+    now_ms = int(time.time() * 1000)
+    events = []
+    for n, item in enumerate(lines):
+        message, timestamp = (item, now_ms) if isinstance(item, str) else item
+        # Real ids are 56-digit decimal strings.
+        events.append({"id": str(10**55 + first_id + n), "timestamp": timestamp, "message": message})
+    body = {
+        "messageType": message_type,
+        "owner": owner if message_type == DATA_MESSAGE else "CloudwatchLogs",
+        "logGroup": log_group,
+        "logStream": log_stream,
+        "subscriptionFilters": ["rdsaudit"],
+        "logEvents": events,
+    }
+    data = gzip.compress(json.dumps(body).encode("utf-8", "surrogatepass"))
+    return {"awslogs": {"data": base64.b64encode(data).decode("ascii")}}

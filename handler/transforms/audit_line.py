@@ -23,9 +23,9 @@ _UNESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", "
 _ESCAPE_PAIR = re.compile(r"\\(.)", re.S)
 # A quoted object up to its closing quote, escapes skipped (the "unrolled loop" form: no per-character alternation).
 _QUOTED = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'", re.S)
-_EXPORT_PREFIX = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z ")
-_RDS_TIME = re.compile(r"\d{8} \d\d:\d\d:\d\d")
-_INT = re.compile(r"-?\d+")
+_EXPORT_PREFIX = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z ", re.ASCII)
+_RDS_TIME = re.compile(r"\d{8} \d\d:\d\d:\d\d", re.ASCII)
+_INT = re.compile(r"-?\d+", re.ASCII)
 
 # date_nanos stores nanoseconds since the epoch in a long: nothing at or past 2262-04-11 fits.
 _MAX_EPOCH_SECONDS = 9_214_646_400  # 2262-01-01
@@ -103,7 +103,8 @@ def _rds_second(text: str) -> tuple[str, str] | None:
 
 def _to_int(text: str) -> int | None:
     """A decimal that fits OpenSearch's `long`, else None."""
-    if not (text.isdigit() or _INT.fullmatch(text)) or len(text) > 20:
+    # isdigit() alone accepts "¹" and other digits int() refuses; ASCII only.
+    if not ((text.isascii() and text.isdigit()) or _INT.fullmatch(text)) or len(text) > 20:
         return None
     value = int(text)
     return value if -(2**63) <= value < 2**63 else None
@@ -116,7 +117,7 @@ def parse_line(line: str) -> AuditRecord | ParseFailure:
         return ParseFailure(f"expected at least 10 comma-separated fields, found {len(parts)}")
     ts_raw, server, user, client, connid_raw, queryid_raw, operation, db, rest = parts
 
-    if ts_raw.isdigit() and len(ts_raw) == 16:
+    if len(ts_raw) == 16 and ts_raw.isascii() and ts_raw.isdigit():
         seconds, micros = divmod(int(ts_raw), 1_000_000)
         if seconds >= _MAX_EPOCH_SECONDS:
             return ParseFailure("timestamp out of range")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from handler.transforms.document import (
     iso_of_epoch_ms,
 )
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -52,8 +54,7 @@ class BatchTransformer:
             return self._action(line, event.timestamp_ms)
         except UnicodeEncodeError:
             # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
-            clean = line.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-            return self._action(clean, event.timestamp_ms)
+            return self._action(_SURROGATE.sub("\ufffd", line), event.timestamp_ms)
 
     def _action(self, line: str, timestamp_ms: int | None) -> Action:
         occurrence = self._seen.get(line, 0)

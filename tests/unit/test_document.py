@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+
+from handler.model import Context, RawEvent
+from handler.transforms.audit_line import AuditRecord, parse_line
+from handler.transforms.batch import BatchTransformer, TransformOptions
+from handler.transforms.context import cloudwatch_context
+from handler.transforms.document import audit_document, document_id, index_name
+
+AURORA_QUERY = (
+    "1603440571474649,database-1-instance-1,admin,1.34.6.81,30,973788,QUERY,mysqldemo,"
+    "'CREATE USER \\'x\\' IDENTIFIED BY \\'hunter2\\'',0"
+)
+FIELDS = {"@timestamp", "server", "user", "client", "connid", "queryid", "operation", "db", "sql", "retcode",
+          "connection_type", "log_group", "log_stream", "owner", "cluster", "instance"}
+
+
+def record(line: str) -> AuditRecord:
+    rec = parse_line(line)
+    assert isinstance(rec, AuditRecord)
+    return rec
+
+
+def test_context_from_cluster_group() -> None:
+    ctx = cloudwatch_context("/aws/rds/cluster/prod-aurora/audit", "prod-aurora-1.audit.log.2.2024-10-09-18-20.0.1", "1")
+    assert (ctx.cluster, ctx.instance) == ("prod-aurora", "prod-aurora-1")
+
+
+def test_context_from_instance_group() -> None:
+    ctx = cloudwatch_context("/aws/rds/instance/mysql-1/audit", "mysql-1", "1")
+    assert (ctx.cluster, ctx.instance) == (None, "mysql-1")
+
+
+def test_context_unknown_group() -> None:
+    ctx = cloudwatch_context("/custom/group", "s", None)
+    assert (ctx.cluster, ctx.instance, ctx.owner) == (None, None, None)
+
+
+def test_document_fields_and_masking() -> None:
+    ctx = cloudwatch_context("/aws/rds/cluster/c/audit", "i.audit.log.0", "123456789012")
+    doc = audit_document(record(AURORA_QUERY), ctx)
+    assert set(doc) <= FIELDS
+    assert doc["sql"] == "CREATE USER 'x' IDENTIFIED BY '***'"
+    assert doc["@timestamp"] == "2020-10-23T08:09:31.474649Z"
+    assert doc["cluster"] == "c" and doc["instance"] == "i" and doc["owner"] == "123456789012"
+    unmasked = audit_document(record(AURORA_QUERY), ctx, mask=False)
+    assert "hunter2" in unmasked["sql"]
+
+
+def test_empty_fields_are_omitted() -> None:
+    doc = audit_document(record("20201130 23:08:45,localhost.localdomain,,,2,0,DISCONNECT,,,0"), Context())
+    assert doc == {"@timestamp": "2020-11-30T23:08:45Z", "server": "localhost.localdomain", "connid": 2,
+                   "queryid": 0, "operation": "DISCONNECT", "retcode": 0}
+
+
+def test_index_name() -> None:
+    assert index_name("rdsaudit", "2020.10.23") == "rdsaudit-2020.10.23"
+
+
+def test_ids_depend_on_line_and_occurrence_only() -> None:
+    assert document_id("a") == document_id("a")
+    assert document_id("a") != document_id("b")
+    assert document_id("a", 1) not in {document_id("a"), document_id("a", 2)}
+
+
+def test_batch_ids_identical_lines_distinct_and_context_free() -> None:
+    line = "20201130 23:08:45,localhost.localdomain,,,2,0,DISCONNECT,,,0"
+    a = BatchTransformer(Context(log_group="g1"), TransformOptions())
+    ids = [a.action(RawEvent(line, 0)).doc_id for _ in range(3)]
+    assert len(set(ids)) == 3
+    b = BatchTransformer(Context(log_group="other"), TransformOptions(index_prefix="x"))
+    assert b.action(RawEvent(line, 99)).doc_id == ids[0]  # the same line from another source: same id
+
+
+def test_parse_failure_document_uses_event_time() -> None:
+    t = BatchTransformer(Context(log_group="g"), TransformOptions())
+    action = t.action(RawEvent("not an audit line IDENTIFIED BY 'pw'", 1_700_000_000_123))
+    doc = action.document()
+    assert action.index == "rdsaudit-2023.11.14"
+    assert doc["@timestamp"] == "2023-11-14T22:13:20.123Z"
+    assert doc["tags"] == ["parse_failure"]
+    assert doc["message"] == "not an audit line IDENTIFIED BY '***'"
+    assert "expected at least 10" in doc["parse_error"]
+    assert t.parse_failures == 1
+
+
+def test_parse_failure_without_time_takes_previous_record_time() -> None:
+    t = BatchTransformer(Context(), TransformOptions())
+    t.action(RawEvent("20201130 23:08:45,h,,,2,0,DISCONNECT,,,0"))
+    doc = t.action(RawEvent("garbage")).document()
+    assert doc["@timestamp"] == "2020-11-30T23:08:45Z"
+
+
+def test_bulk_body_is_ndjson_create() -> None:
+    t = BatchTransformer(Context(), TransformOptions(index_prefix="audit"))
+    action = t.action(RawEvent(AURORA_QUERY, 0))
+    head, doc, end = action.body.split(b"\n")
+    assert end == b""
+    assert json.loads(head) == {"create": {"_index": "audit-2020.10.23", "_id": action.doc_id}}
+    assert json.loads(doc)["queryid"] == 973788
+
+
+def test_lone_surrogate_does_not_break_encoding() -> None:
+    t = BatchTransformer(Context(), TransformOptions())
+    action = t.action(RawEvent("1603440571474649,i,u,h,1,2,QUERY,db,'x\ud800y',0", 0))
+    assert action.document()["sql"] == "x\ufffdy"
