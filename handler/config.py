@@ -32,6 +32,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_MAX_ATTEMPTS", "8", "attempts per document for throttling and 5xx before the invocation fails"),
     ("RDSAUDIT_DEADLINE_MARGIN", "3", "seconds kept free before the Lambda timeout to record the outcome"),
     ("RDSAUDIT_ENSURE_TEMPLATE", "true", "install the index template at cold start when missing or older"),
+    ("LOG_LEVEL", "INFO", "level of the forwarder's JSON log lines"),
 )
 _DEFAULTS = {name: default for name, default, _ in VARIABLES}
 

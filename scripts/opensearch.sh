@@ -35,7 +35,10 @@ fetch() {
   if [[ ! -x "$HOME_DIR/bin/opensearch" ]]; then
     mkdir -p "$RUNROOT"
     local tmp; tmp="$(mktemp -d "$RUNROOT/unpack.XXXXXX")"
-    unzip -q "$zip" -d "$tmp"
+    # python's zipfile rather than unzip, which a fresh machine may lack; it drops the exec bits.
+    python3 -m zipfile -e "$zip" "$tmp"
+    chmod -R a+rX "$tmp"
+    chmod +x "$tmp/opensearch-$VERSION"/bin/*
     rm -rf "$HOME_DIR"
     mv "$tmp/opensearch-$VERSION" "$HOME_DIR"
     rmdir "$tmp"

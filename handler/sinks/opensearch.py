@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from handler.config import Settings
 
-_NDJSON = {"Content-Type": "application/x-ndjson"}
+_NDJSON = {"content-type": "application/x-ndjson"}  # lower case: replaces the client default
 
 
 def build_client(settings: Settings) -> OpenSearch:

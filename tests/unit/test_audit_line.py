@@ -28,15 +28,34 @@ def parsed(line: str) -> AuditRecord:
     [
         (
             "1603442208508100,database-1-instance-1,admin,1.34.6.81,50,0,CONNECT,,,0",
-            dict(timestamp="2020-10-23T08:36:48.508100Z", day="2020.10.23", dialect=AURORA,
-                 server="database-1-instance-1", user="admin", client="1.34.6.81", connid=50, queryid=0,
-                 operation="CONNECT", db="", obj="", retcode=0, connection_type=""),
+            dict(
+                timestamp="2020-10-23T08:36:48.508100Z",
+                day="2020.10.23",
+                dialect=AURORA,
+                server="database-1-instance-1",
+                user="admin",
+                client="1.34.6.81",
+                connid=50,
+                queryid=0,
+                operation="CONNECT",
+                db="",
+                obj="",
+                retcode=0,
+                connection_type="",
+            ),
         ),
         (
             r"1603440571474649,database-1-instance-1,admin,1.34.6.81,30,973788,QUERY,mysqldemo,"
             r"'INSERT INTO customers (C_Id, Name) VALUES (3, \'ethan\')',0",
-            dict(dialect=AURORA, connid=30, queryid=973788, operation="QUERY", db="mysqldemo",
-                 obj="INSERT INTO customers (C_Id, Name) VALUES (3, 'ethan')", retcode=0),
+            dict(
+                dialect=AURORA,
+                connid=30,
+                queryid=973788,
+                operation="QUERY",
+                db="mysqldemo",
+                obj="INSERT INTO customers (C_Id, Name) VALUES (3, 'ethan')",
+                retcode=0,
+            ),
         ),
         (
             "1603439251354761,database-1-instance-1,admin,1.34.6.81,30,966941,CREATE,world,customers,",
@@ -52,8 +71,15 @@ def parsed(line: str) -> AuditRecord:
         ),
         (
             "20221201 14:07:05,ip-10-22-1-51,rdsadmin,localhost,821,0,CONNECT,,,0,SOCKET",
-            dict(dialect=RDS_MYSQL, timestamp="2022-12-01T14:07:05Z", day="2022.12.01", server="ip-10-22-1-51",
-                 operation="CONNECT", retcode=0, connection_type="SOCKET"),
+            dict(
+                dialect=RDS_MYSQL,
+                timestamp="2022-12-01T14:07:05Z",
+                day="2022.12.01",
+                server="ip-10-22-1-51",
+                operation="CONNECT",
+                retcode=0,
+                connection_type="SOCKET",
+            ),
         ),
         (
             r"20230501 10:02:20,ip-10-1-0-50,root,localhost,8,585290,QUERY,,'select 1,\n2,\n3',0,,",
@@ -183,7 +209,10 @@ def test_export_prefix() -> None:
     line, ms = split_export_prefix("2020-10-23T08:36:48.508Z 1603442208508100,i,u,h,1,0,CONNECT,,,0")
     assert line == "1603442208508100,i,u,h,1,0,CONNECT,,,0"
     assert ms == 1603442208508
-    assert split_export_prefix("1603442208508100,i,u,h,1,0,CONNECT,,,0") == ("1603442208508100,i,u,h,1,0,CONNECT,,,0", None)
+    assert split_export_prefix("1603442208508100,i,u,h,1,0,CONNECT,,,0") == (
+        "1603442208508100,i,u,h,1,0,CONNECT,,,0",
+        None,
+    )
     # looks like a prefix but is not a valid date: left alone
     assert split_export_prefix("2020-13-45T08:36:48.508Z x")[1] is None
 

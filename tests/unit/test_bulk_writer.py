@@ -95,7 +95,14 @@ def test_413_splits_until_it_fits_and_a_lone_oversized_document_is_rejected() ->
     assert result.indexed == 7
     assert [r.action.doc_id for r in result.rejected] == ["5"]
     assert sorted(i for c in script.calls if len(c) <= 2 and "5" not in c for i in c) == [
-        "0", "1", "2", "3", "4", "6", "7"]
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "6",
+        "7",
+    ]
 
 
 def test_gives_up_after_max_attempts_and_reports_pending() -> None:

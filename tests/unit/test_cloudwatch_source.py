@@ -28,9 +28,16 @@ def test_round_trip() -> None:
 
 
 def test_unknown_keys_ignored_and_control_message_has_no_events() -> None:
-    body = {"messageType": CONTROL_MESSAGE, "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
-            "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL MESSAGE"}],
-            "policyLevel": "ACCOUNT_LEVEL_POLICY", "somethingNew": 1}
+    body = {
+        "messageType": CONTROL_MESSAGE,
+        "owner": "CloudwatchLogs",
+        "logGroup": "",
+        "logStream": "",
+        "subscriptionFilters": [],
+        "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL MESSAGE"}],
+        "policyLevel": "ACCOUNT_LEVEL_POLICY",
+        "somethingNew": 1,
+    }
     payload = decode_subscription_event(wrap(gzip.compress(json.dumps(body).encode())))
     assert payload.message_type == CONTROL_MESSAGE
     assert payload.events == []
@@ -53,8 +60,10 @@ def test_unknown_keys_ignored_and_control_message_has_no_events() -> None:
         (wrap(gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": [1]}')), "not an object"),
         (wrap(gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": [{"timestamp": 1}]}')), "message"),
         (wrap(gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": [{"message": "m"}]}')), "timestamp"),
-        (wrap(gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": [{"message": "m", "timestamp": "1"}]}')),
-         "timestamp"),
+        (
+            wrap(gzip.compress(b'{"messageType": "DATA_MESSAGE", "logEvents": [{"message": "m", "timestamp": "1"}]}')),
+            "timestamp",
+        ),
         (wrap(gzip.compress(b'{"messageType": "DATA_MESSAGE", "logGroup": 5, "logEvents": []}')), "logGroup"),
     ],
 )

@@ -42,9 +42,14 @@ def test_password_never_in_repr() -> None:
 
 
 def test_lambda_settings() -> None:
-    s = Settings.from_env({
-        "AWS_LAMBDA_FUNCTION_NAME": "f", "OPENSEARCH_URL": "https://search-x.eu-west-1.es.amazonaws.com/",
-        "OPENSEARCH_AUTH": "sigv4", "AWS_REGION": "eu-west-1", "RDSAUDIT_DEAD_LETTER": "s3://my-bucket/dl",
-    })
+    s = Settings.from_env(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": "f",
+            "OPENSEARCH_URL": "https://search-x.eu-west-1.es.amazonaws.com/",
+            "OPENSEARCH_AUTH": "sigv4",
+            "AWS_REGION": "eu-west-1",
+            "RDSAUDIT_DEAD_LETTER": "s3://my-bucket/dl",
+        }
+    )
     assert s.opensearch_url == "https://search-x.eu-west-1.es.amazonaws.com"
     assert (s.auth, s.aws_region, s.sigv4_service) == ("sigv4", "eu-west-1", "es")

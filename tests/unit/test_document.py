@@ -12,8 +12,24 @@ AURORA_QUERY = (
     "1603440571474649,database-1-instance-1,admin,1.34.6.81,30,973788,QUERY,mysqldemo,"
     "'CREATE USER \\'x\\' IDENTIFIED BY \\'hunter2\\'',0"
 )
-FIELDS = {"@timestamp", "server", "user", "client", "connid", "queryid", "operation", "db", "sql", "retcode",
-          "connection_type", "log_group", "log_stream", "owner", "cluster", "instance"}
+FIELDS = {
+    "@timestamp",
+    "server",
+    "user",
+    "client",
+    "connid",
+    "queryid",
+    "operation",
+    "db",
+    "sql",
+    "retcode",
+    "connection_type",
+    "log_group",
+    "log_stream",
+    "owner",
+    "cluster",
+    "instance",
+}
 
 
 def record(line: str) -> AuditRecord:
@@ -23,7 +39,9 @@ def record(line: str) -> AuditRecord:
 
 
 def test_context_from_cluster_group() -> None:
-    ctx = cloudwatch_context("/aws/rds/cluster/prod-aurora/audit", "prod-aurora-1.audit.log.2.2024-10-09-18-20.0.1", "1")
+    ctx = cloudwatch_context(
+        "/aws/rds/cluster/prod-aurora/audit", "prod-aurora-1.audit.log.2.2024-10-09-18-20.0.1", "1"
+    )
     assert (ctx.cluster, ctx.instance) == ("prod-aurora", "prod-aurora-1")
 
 
@@ -50,8 +68,14 @@ def test_document_fields_and_masking() -> None:
 
 def test_empty_fields_are_omitted() -> None:
     doc = audit_document(record("20201130 23:08:45,localhost.localdomain,,,2,0,DISCONNECT,,,0"), Context())
-    assert doc == {"@timestamp": "2020-11-30T23:08:45Z", "server": "localhost.localdomain", "connid": 2,
-                   "queryid": 0, "operation": "DISCONNECT", "retcode": 0}
+    assert doc == {
+        "@timestamp": "2020-11-30T23:08:45Z",
+        "server": "localhost.localdomain",
+        "connid": 2,
+        "queryid": 0,
+        "operation": "DISCONNECT",
+        "retcode": 0,
+    }
 
 
 def test_index_name() -> None:

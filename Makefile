@@ -1,0 +1,41 @@
+# rdsaudit — `make demo` and `make test` set up everything they need (venv, local OpenSearch) and stay quiet on success.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit integration opensearch-up opensearch-down clean
+
+$(STAMP): pyproject.toml requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip >$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -e '.[dev]' >>$(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+venv: $(STAMP)
+
+opensearch-up:
+	@scripts/opensearch.sh up
+
+opensearch-down:
+	@scripts/opensearch.sh down
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check --quiet .
+	@$(VENV)/bin/ruff format --check --quiet .
+	@$(VENV)/bin/mypy --no-error-summary handler
+
+unit: $(STAMP)
+	@$(VENV)/bin/pytest -q tests/unit
+
+test: $(STAMP) opensearch-up lint
+	@$(VENV)/bin/pytest -q -p no:cacheprovider tests
+
+demo: $(STAMP) opensearch-up
+	@$(PY) scripts/demo.py
+
+clean:
+	rm -rf $(VENV) dead-letter .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,105 @@
+"""Integration fixtures: the real local OpenSearch node (scripts/opensearch.sh), never a mock.
+
+Without a node the tests skip locally; under CI=true they fail, because CI must have started one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handler import app
+
+OPENSEARCH_URL = os.environ.get("OPENSEARCH_URL", "http://127.0.0.1:9200").rstrip("/")
+
+
+def _node_answers(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(f"{url}/_cluster/health?wait_for_status=yellow&timeout=10s", timeout=15) as r:
+            json.load(r)
+        return None
+    except Exception as e:  # any failure means: no usable node
+        return f"{type(e).__name__}: {e}"
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> str:
+    problem = _node_answers(OPENSEARCH_URL)
+    if problem:
+        message = f"OpenSearch is not reachable at {OPENSEARCH_URL} ({problem}); run `make opensearch-up`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return OPENSEARCH_URL
+
+
+@pytest.fixture(scope="session")
+def client(opensearch_url: str) -> Any:
+    from opensearchpy import OpenSearch
+
+    return OpenSearch(hosts=[opensearch_url], timeout=30)
+
+
+class FakeContext:
+    """What Lambda passes as the context: the remaining time and a request id."""
+
+    def __init__(self, remaining_ms: int = 300_000) -> None:
+        self._deadline_ms = remaining_ms
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._deadline_ms
+
+
+class Forwarder:
+    """The Lambda entry configured as in production through the environment, against one test's index prefix."""
+
+    def __init__(self, client: Any, prefix: str, dead_letter_dir: Path) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.dead_letter_dir = dead_letter_dir
+
+    def invoke(self, event: Any, remaining_ms: int = 300_000) -> dict[str, Any]:
+        return app.lambda_handler(event, FakeContext(remaining_ms))
+
+    def refresh(self) -> None:
+        self.client.indices.refresh(index=f"{self.prefix}-*", allow_no_indices=True)
+
+    def search(self, query: dict[str, Any], size: int = 100) -> list[dict[str, Any]]:
+        self.refresh()
+        resp = self.client.search(index=f"{self.prefix}-*", body={"query": query, "size": size})
+        return list(resp["hits"]["hits"])
+
+    def count(self) -> int:
+        self.refresh()
+        return int(self.client.count(index=f"{self.prefix}-*")["count"])
+
+    def indices(self) -> set[str]:
+        return set(self.client.indices.get(index=f"{self.prefix}-*").keys())
+
+    def dead_letters(self, kind: str) -> list[dict[str, Any]]:
+        records = []
+        for path in sorted(self.dead_letter_dir.glob(f"{kind}/*/*.ndjson")):
+            records.extend(json.loads(line) for line in path.read_text().splitlines())
+        return records
+
+
+@pytest.fixture
+def forwarder(client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Forwarder]:
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("OPENSEARCH_URL", OPENSEARCH_URL)
+    monkeypatch.setenv("RDSAUDIT_INDEX_PREFIX", prefix)
+    monkeypatch.setenv("RDSAUDIT_DEAD_LETTER", str(tmp_path / "dead-letter"))
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    app.reset_runtime()
+    yield Forwarder(client, prefix, tmp_path / "dead-letter")
+    app.reset_runtime()
+    client.indices.delete(index=f"{prefix}-*", allow_no_indices=True, ignore_unavailable=True)
+    client.indices.delete_index_template(name=prefix, ignore=[404])
