@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from handler.cli import main
+from tests.events import SAMPLE_LOG, sample_lines
+
+
+def test_parse_prints_one_record_per_line_in_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # blank lines are skipped; an export prefix is accepted
+    src = tmp_path / "audit.log"
+    lines = sample_lines()
+    src.write_text("\n".join([lines[0], "", "2020-10-23T08:36:48.508Z " + lines[1], *lines[2:]]) + "\n")
+    assert main(["parse", str(src), "--log-group", "/aws/rds/cluster/c1/audit", "--log-stream", "i1.audit.log"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(out) == len(lines)
+    assert set(out[0]) == {"index", "id", "doc"}
+    assert out[0]["doc"]["cluster"] == "c1" and out[0]["doc"]["instance"] == "i1"
+    assert out[1]["doc"]["sql"] == "INSERT INTO customers (C_Id, Name) VALUES (3, 'ethan')"
+    assert out[-1]["doc"]["tags"] == ["parse_failure"]
+
+
+def test_parse_matches_the_sample_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", str(SAMPLE_LOG), "--no-mask"]) == 0
+    docs = [json.loads(line)["doc"] for line in capsys.readouterr().out.splitlines()]
+    assert "IDENTIFIED BY 's3cr3t,pass'" in docs[5]["sql"]
