@@ -38,6 +38,7 @@ class Action:
     doc_id: str
     body: bytes  # the action line and the document line, newline-terminated
     line: str
+    timestamp: str = ""  # the document's @timestamp
 
     def document(self) -> Any:
         return json.loads(self.body.split(b"\n", 2)[1])

@@ -13,10 +13,11 @@ from handler.transforms.audit_line import AuditRecord, parse_line
 from handler.transforms.document import (
     audit_document,
     day_of_epoch_ms,
-    document_id,
     failure_document,
+    id_from_digest,
     index_name,
     iso_of_epoch_ms,
+    line_digest,
 )
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -29,6 +30,29 @@ class TransformOptions:
     mask_secrets: bool = True
 
 
+class Occurrences:
+    """How often each line digest was seen, remembering at most `limit` distinct lines (oldest forgotten first).
+
+    Byte-identical audit lines share their timestamp, so they arrive close together; a bounded memory keeps a
+    backfill of a multi-GB object flat while covering every line of any subscription payload.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._counts: dict[bytes, int] = {}
+
+    def next(self, digest: bytes) -> int:
+        counts = self._counts
+        n = counts.get(digest)
+        if n is None:
+            if len(counts) >= self.limit:
+                del counts[next(iter(counts))]
+            counts[digest] = 1
+            return 0
+        counts[digest] = n + 1
+        return n
+
+
 class BatchTransformer:
     """Turns the events of one batch (a payload, an object) into actions, in order.
 
@@ -39,7 +63,7 @@ class BatchTransformer:
     def __init__(self, ctx: Context, options: TransformOptions, fallback_ms: int | None = None) -> None:
         self.ctx = ctx
         self.options = options
-        self._seen: dict[str, int] = {}
+        self._occurrences = Occurrences()
         self._last: tuple[str, str] | None = None
         self._fallback_ms = fallback_ms
         self.parse_failures = 0
@@ -51,13 +75,28 @@ class BatchTransformer:
     def action(self, event: RawEvent) -> Action:
         line = event.line
         try:
-            return self._action(line, event.timestamp_ms)
+            digest = line_digest(line)
         except UnicodeEncodeError:
             # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
-            return self._action(_SURROGATE.sub("\ufffd", line), event.timestamp_ms)
+            line = _SURROGATE.sub("\ufffd", line)
+            digest = line_digest(line)
+        return self._action(line, digest, event.timestamp_ms)
 
-    def _action(self, line: str, timestamp_ms: int | None) -> Action:
-        occurrence = self._seen.get(line, 0)
+    def skip(self, event: RawEvent) -> None:
+        """Account for a line an earlier run already wrote, so the lines after it get the same ids and times."""
+        line = event.line
+        try:
+            digest = line_digest(line)
+        except UnicodeEncodeError:
+            line = _SURROGATE.sub("\ufffd", line)
+            digest = line_digest(line)
+        self._occurrences.next(digest)
+        rec = parse_line(line)
+        if isinstance(rec, AuditRecord):
+            self._last = (rec.timestamp, rec.day)
+
+    def _action(self, line: str, digest: bytes, timestamp_ms: int | None) -> Action:
+        occurrence = self._occurrences.next(digest)
         rec = parse_line(line)
         if isinstance(rec, AuditRecord):
             doc = audit_document(rec, self.ctx, mask=self.options.mask_secrets)
@@ -68,14 +107,13 @@ class BatchTransformer:
             timestamp, day = self._time_for_failure(timestamp_ms)
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
         index = index_name(self.options.index_prefix, day)
-        doc_id = document_id(line, occurrence)
+        doc_id = id_from_digest(digest, occurrence)
         body = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
             index.encode(),
             doc_id.encode(),
             _dumps(doc).encode("utf-8"),
         )
-        self._seen[line] = occurrence + 1
-        return Action(index=index, doc_id=doc_id, body=body, line=line)
+        return Action(index=index, doc_id=doc_id, body=body, line=line, timestamp=doc["@timestamp"])
 
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
         if timestamp_ms is not None:

@@ -28,15 +28,23 @@ def iso_of_epoch_ms(timestamp_ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
+def line_digest(line: str) -> bytes:
+    """128-bit digest of the raw line (no export prefix, no line terminator); raises on lone surrogates."""
+    return hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
+
+
 def document_id(line: str, occurrence: int = 0) -> str:
     """Derived from the raw line alone, so the live forwarder and a backfill of the same line agree.
 
     `occurrence` counts earlier byte-identical lines in the same batch, so true repeats are kept apart.
     """
-    h = hashlib.blake2b(line.encode("utf-8", "surrogatepass"), digest_size=16)
+    return id_from_digest(line_digest(line), occurrence)
+
+
+def id_from_digest(digest: bytes, occurrence: int = 0) -> str:
     if occurrence:
-        h.update(b"\x00%d" % occurrence)
-    return base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode("ascii")
+        digest = hashlib.blake2b(digest + b"\x00%d" % occurrence, digest_size=16).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _add_context(doc: dict[str, Any], ctx: Context) -> None:

@@ -129,3 +129,23 @@ def test_lone_surrogate_does_not_break_encoding() -> None:
     t = BatchTransformer(Context(), TransformOptions())
     action = t.action(RawEvent("1603440571474649,i,u,h,1,2,QUERY,db,'x\ud800y',0", 0))
     assert action.document()["sql"] == "x\ufffdy"
+
+
+def test_skip_keeps_later_ids_and_failure_times_identical() -> None:
+    lines = ["20201130 23:08:45,h,,,2,0,DISCONNECT,,,0"] * 3 + ["garbage", "20201130 23:08:45,h,,,2,0,DISCONNECT,,,0"]
+    full = BatchTransformer(Context(), TransformOptions())
+    expected = [full.action(RawEvent(line)) for line in lines]
+    resumed = BatchTransformer(Context(), TransformOptions())
+    for line in lines[:2]:
+        resumed.skip(RawEvent(line))
+    rest = [resumed.action(RawEvent(line)) for line in lines[2:]]
+    assert [(a.doc_id, a.index, a.body) for a in rest] == [(a.doc_id, a.index, a.body) for a in expected[2:]]
+
+
+def test_occurrence_memory_is_bounded() -> None:
+    from handler.transforms.batch import Occurrences
+
+    occ = Occurrences(limit=3)
+    assert [occ.next(b"a"), occ.next(b"a"), occ.next(b"b"), occ.next(b"c"), occ.next(b"d")] == [0, 1, 0, 0, 0]
+    assert occ.next(b"a") == 0  # forgotten: oldest first
+    assert occ.next(b"d") == 1
