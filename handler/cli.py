@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from handler.model import RawEvent
@@ -27,6 +28,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-mask", action="store_true", help="do not mask passwords in SQL")
     p.set_defaults(func=cmd_parse)
 
+    b = sub.add_parser("backfill", help="index historical audit logs from S3 or local files")
+    b.add_argument("sources", nargs="+", metavar="SOURCE", help="s3://bucket/prefix or a local file or directory")
+    b.add_argument("--since", type=_time_arg, help="only records at or after this UTC time (ISO 8601)")
+    b.add_argument("--until", type=_time_arg, help="only records before this UTC time (ISO 8601)")
+    b.add_argument("--workers", type=int, default=1, help="objects processed in parallel (processes)")
+    b.add_argument("--dry-run", action="store_true", help="read, parse and count; index nothing")
+    b.add_argument("--checkpoint", help="manifest file or s3://bucket/prefix (default: derived from the sources)")
+    b.add_argument("--log-group", help="log group of CloudWatch export objects, for the context fields")
+    b.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
+    b.set_defaults(func=cmd_backfill)
+
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code
@@ -42,10 +54,57 @@ def read_raw_events(stream: BinaryIO) -> Iterator[RawEvent]:
         yield RawEvent(line, timestamp_ms)
 
 
-def cmd_parse(args: argparse.Namespace) -> int:
-    from handler.config import _PREFIX
+def _time_arg(text: str) -> str:
+    from handler.backfill.process import sortable_time
 
-    if not _PREFIX.fullmatch(args.index_prefix):
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return sortable_time(dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    import dataclasses
+    import logging
+
+    from handler.backfill.checkpoint import default_manifest_path
+    from handler.backfill.process import BackfillOptions
+    from handler.backfill.runner import run_backfill
+    from handler.config import Settings, valid_index_prefix
+    from handler.errors import ConfigError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        if args.index_prefix:
+            if not valid_index_prefix(args.index_prefix):
+                raise ConfigError(f"--index-prefix {args.index_prefix!r} is not a valid index prefix")
+            settings = dataclasses.replace(settings, index_prefix=args.index_prefix)
+    except ConfigError as e:
+        print(f"rdsaudit backfill: {e}", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("rdsaudit backfill: --workers must be at least 1", file=sys.stderr)
+        return 2
+    options = BackfillOptions(since=args.since, until=args.until, dry_run=args.dry_run, log_group=args.log_group)
+    checkpoint = args.checkpoint or str(default_manifest_path(args.sources))
+    summary = run_backfill(
+        args.sources, settings=settings, options=options, workers=args.workers, checkpoint_location=checkpoint
+    )
+    for line in summary.lines():
+        print(line)
+    if args.dry_run:
+        print("dry run: nothing was indexed")
+    return 1 if summary.failed else 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from handler.config import valid_index_prefix
+
+    if not valid_index_prefix(args.index_prefix):
         print(f"rdsaudit parse: invalid --index-prefix {args.index_prefix!r}", file=sys.stderr)
         return 2
     ctx = cloudwatch_context(args.log_group, args.log_stream, args.owner)

@@ -37,6 +37,10 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
 _DEFAULTS = {name: default for name, default, _ in VARIABLES}
 
 
+def valid_index_prefix(prefix: str) -> bool:
+    return _PREFIX.fullmatch(prefix) is not None
+
+
 @dataclass(frozen=True)
 class Settings:
     opensearch_url: str = "http://127.0.0.1:9200"
