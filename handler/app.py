@@ -68,18 +68,24 @@ def reset_runtime() -> None:
     _runtime = None
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def _prepare(context: Any) -> tuple[Runtime, float | None]:
+    """The cached runtime, the template checked once per container, and this invocation's deadline."""
     runtime = get_runtime()
     if runtime.settings.ensure_template and not runtime.template_checked:
         from handler.setup import ensure_index_template
 
         ensure_index_template(runtime.client, runtime.settings.index_prefix)
         runtime.template_checked = True
-
     deadline = None
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining_ms):
         deadline = time.monotonic() + remaining_ms() / 1000 - runtime.settings.deadline_margin
+    return runtime, deadline
+
+
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    """CloudWatch Logs subscription → OpenSearch."""
+    runtime, deadline = _prepare(context)
 
     outcome = forward_subscription_event(
         event,
@@ -94,3 +100,18 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         raise IncompleteWrite(outcome.pending, outcome.pending_reason)
     logger.info(json.dumps(line, default=str))
     return outcome.as_log()
+
+
+def backfill_handler(event: Any, context: Any) -> dict[str, Any]:
+    """One S3 object per item (Step Functions Distributed Map), or the objects of an S3 event notification.
+
+    Progress is checkpointed per segment when RDSAUDIT_CHECKPOINT is set, so an invocation that runs out of time
+    raises and its retry resumes where it stopped.
+    """
+    from handler.backfill.lambda_entry import backfill_objects
+
+    runtime, deadline = _prepare(context)
+    summary = backfill_objects(event, runtime, deadline)
+    line = {"msg": "backfill", "request_id": getattr(context, "aws_request_id", None), **summary}
+    logger.info(json.dumps(line, default=str))
+    return summary

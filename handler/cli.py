@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--checkpoint", help="manifest file or s3://bucket/prefix (default: derived from the sources)")
     b.add_argument("--log-group", help="log group of CloudWatch export objects, for the context fields")
     b.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
+    b.add_argument("--segment-events", type=int, default=20_000, help="events written between checkpoints")
     b.set_defaults(func=cmd_backfill)
 
     args = parser.parse_args(argv)
@@ -89,7 +90,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("rdsaudit backfill: --workers must be at least 1", file=sys.stderr)
         return 2
-    options = BackfillOptions(since=args.since, until=args.until, dry_run=args.dry_run, log_group=args.log_group)
+    options = BackfillOptions(
+        since=args.since,
+        until=args.until,
+        dry_run=args.dry_run,
+        log_group=args.log_group,
+        segment_events=max(1, args.segment_events),
+    )
     checkpoint = args.checkpoint or str(default_manifest_path(args.sources))
     summary = run_backfill(
         args.sources, settings=settings, options=options, workers=args.workers, checkpoint_location=checkpoint

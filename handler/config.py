@@ -32,6 +32,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_MAX_ATTEMPTS", "8", "attempts per document for throttling and 5xx before the invocation fails"),
     ("RDSAUDIT_DEADLINE_MARGIN", "3", "seconds kept free before the Lambda timeout to record the outcome"),
     ("RDSAUDIT_ENSURE_TEMPLATE", "true", "install the index template at cold start when missing or older"),
+    ("RDSAUDIT_CHECKPOINT", "", "backfill Lambda: s3://bucket/prefix for per-object progress (resume after a timeout)"),
     ("LOG_LEVEL", "INFO", "level of the forwarder's JSON log lines"),
 )
 _DEFAULTS = {name: default for name, default, _ in VARIABLES}
@@ -60,6 +61,7 @@ class Settings:
     max_attempts: int = 8
     deadline_margin: float = 3.0
     ensure_template: bool = True
+    checkpoint: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -116,7 +118,14 @@ class Settings:
             max_attempts=int(_number("RDSAUDIT_MAX_ATTEMPTS", get("RDSAUDIT_MAX_ATTEMPTS"), 1, 100)),
             deadline_margin=_number("RDSAUDIT_DEADLINE_MARGIN", get("RDSAUDIT_DEADLINE_MARGIN"), 0, 60),
             ensure_template=_bool("RDSAUDIT_ENSURE_TEMPLATE", get("RDSAUDIT_ENSURE_TEMPLATE")),
+            checkpoint=_s3_url("RDSAUDIT_CHECKPOINT", env.get("RDSAUDIT_CHECKPOINT", "").strip()),
         )
+
+
+def _s3_url(name: str, value: str) -> str:
+    if value and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", value):
+        raise ConfigError(f"{name} is not a valid s3://bucket[/prefix]: {value!r}")
+    return value
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,6 +17,8 @@ os.environ.setdefault("OPENSEARCH_URL", "http://127.0.0.1:9200")
 os.environ.setdefault("RDSAUDIT_DEAD_LETTER", str(ROOT / "dead-letter"))
 
 from handler import app  # noqa: E402
+from handler.backfill.process import BackfillOptions  # noqa: E402
+from handler.backfill.runner import run_backfill  # noqa: E402
 from tests.events import sample_events, sample_lines  # noqa: E402
 
 
@@ -37,6 +41,18 @@ def main() -> int:
             totals[key] += outcome.get(key, 0)
     print("  " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in totals.items()))
 
+    archive = ROOT / "tests" / "events" / "archive"
+    print(f"\nBackfilling the bundled archive {archive.relative_to(ROOT)} (raw gzip dump + CloudWatch export)")
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = run_backfill(
+            [str(archive)],
+            settings=runtime.settings,
+            options=BackfillOptions(),
+            checkpoint_location=str(Path(tmp) / "checkpoint.json"),
+            out=io.StringIO(),
+        )
+    print("  " + "\n  ".join(summary.lines()))
+
     client = runtime.client
     client.indices.refresh(index=f"{prefix}-*")
     print(f"\nDocuments per daily index on {runtime.settings.opensearch_url}:")
@@ -45,7 +61,9 @@ def main() -> int:
     ):
         print(f"  {row['index']:<28} {row['docs.count']:>6}")
 
-    hits = client.search(index=f"{prefix}-*", body={"query": {"term": {"operation": "FAILED_CONNECT"}}})
+    hits = client.search(
+        index=f"{prefix}-*", body={"query": {"term": {"operation": "FAILED_CONNECT"}}, "sort": [{"@timestamp": "asc"}]}
+    )
     print("\nFailed logins found:")
     for hit in hits["hits"]["hits"]:
         s = hit["_source"]

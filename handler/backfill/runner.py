@@ -138,7 +138,7 @@ def run_backfill(
     options: BackfillOptions,
     workers: int = 1,
     checkpoint_location: str,
-    out: TextIO = sys.stderr,
+    out: TextIO | None = None,
 ) -> Summary:
     started = time.monotonic()
     summary = Summary()
@@ -165,7 +165,7 @@ def run_backfill(
 
         ensure_index_template(build_client(settings), settings.index_prefix)
 
-    display = Display(len(tasks), sum(ref.size for ref, _ in tasks), out)
+    display = Display(len(tasks), sum(ref.size for ref, _ in tasks), out or sys.stderr)
     positions: dict[str, int] = {}
     lock = threading.Lock()
     last_flush = [time.monotonic()]

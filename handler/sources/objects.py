@@ -69,3 +69,33 @@ def open_object(ref: ObjectRef, s3: Any = None) -> IO[bytes]:
 
 def is_local(source: str) -> bool:
     return not source.startswith("s3://") and os.path.exists(source)
+
+
+def targets_from_event(event: Any) -> list[tuple[str, str]]:
+    """(bucket, key) pairs named by a backfill invocation: an S3 event notification, an EventBridge "Object
+    Created" event, or one Step Functions Distributed Map item ({"Bucket"/"bucket", "Key"/"key"})."""
+    from urllib.parse import unquote_plus
+
+    if not isinstance(event, dict):
+        raise ValueError("backfill event must be a JSON object")
+    if isinstance(event.get("Records"), list):
+        # keys in S3 notifications are URL-encoded, spaces as '+'
+        return [(r["s3"]["bucket"]["name"], unquote_plus(r["s3"]["object"]["key"])) for r in event["Records"]]
+    detail = event.get("detail")
+    if isinstance(detail, dict) and "bucket" in detail:
+        return [(detail["bucket"]["name"], detail["object"]["key"])]
+    bucket = event.get("Bucket", event.get("bucket"))
+    key = event.get("Key", event.get("key"))
+    if isinstance(bucket, str) and isinstance(key, str):
+        return [(bucket, key)]
+    raise ValueError("backfill event names no object: expected S3 Records, an EventBridge detail, or Bucket and Key")
+
+
+def head_object(bucket: str, key: str, s3: Any = None) -> ObjectRef:
+    info = (s3 or s3_client()).head_object(Bucket=bucket, Key=key)
+    return ObjectRef(
+        uri=f"s3://{bucket}/{key}",
+        size=int(info["ContentLength"]),
+        version=str(info.get("ETag", "")).strip('"'),
+        last_modified_ms=int(info["LastModified"].timestamp() * 1000),
+    )
