@@ -40,6 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--segment-events", type=int, default=20_000, help="events written between checkpoints")
     b.set_defaults(func=cmd_backfill)
 
+    r = sub.add_parser("replay", help="re-drive dead letters and the on-failure queue once the cause is fixed")
+    r.add_argument("--dead-letter", help="s3://bucket/prefix or a directory (default: RDSAUDIT_DEAD_LETTER)")
+    r.add_argument("--queue", help="URL of the forwarder's on-failure SQS queue")
+    r.add_argument("--keep", action="store_true", help="leave replayed dead letters and messages in place")
+    r.set_defaults(func=cmd_replay)
+
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code
@@ -106,6 +112,42 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing was indexed")
     return 1 if summary.failed else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import logging
+
+    from handler.app import build_runtime
+    from handler.config import Settings
+    from handler.errors import ConfigError
+    from handler.replay import ReplaySummary, replay_documents, replay_payloads, replay_queue
+    from handler.setup import ensure_index_template
+    from handler.sinks.dead_letter import dead_letter_store
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as e:
+        print(f"rdsaudit replay: {e}", file=sys.stderr)
+        return 2
+    runtime = build_runtime(settings)
+    ensure_index_template(runtime.client, settings.index_prefix)
+    summary = ReplaySummary()
+    location = args.dead_letter or settings.dead_letter
+    store = dead_letter_store(location)
+    replay_documents(store, runtime, summary, keep=args.keep)
+    replay_payloads(store, runtime, summary, keep=args.keep)
+    print(f"dead letters in {location}:")
+    for line in summary.lines():
+        print("  " + line)
+    if args.queue:
+        queue_summary = ReplaySummary()
+        n = replay_queue(args.queue, runtime, queue_summary, keep=args.keep)
+        print(f"on-failure queue {args.queue}: {n} messages")
+        for line in queue_summary.lines():
+            print("  " + line)
+        summary.still_failing += queue_summary.still_failing
+    return 1 if summary.still_failing else 0
 
 
 def cmd_parse(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ class Action:
     body: bytes  # the action line and the document line, newline-terminated
     line: str
     timestamp: str = ""  # the document's @timestamp
+    event_ms: int | None = None  # the source's own time for the line (CloudWatch event time), when it has one
 
     def document(self) -> Any:
         return json.loads(self.body.split(b"\n", 2)[1])

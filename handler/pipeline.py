@@ -94,6 +94,7 @@ def rejection_record(rejection: Rejection, ctx: Context) -> dict[str, Any]:
         "index": action.index,
         "id": action.doc_id,
         "line": action.line,
+        "event_ms": action.event_ms,
         "document": action.document(),
         "log_group": ctx.log_group,
         "log_stream": ctx.log_stream,

@@ -10,6 +10,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,11 +22,25 @@ class DeadLetterStore(Protocol):
         """Store records (JSON lines) under kind/date/key; return where they went."""
         ...
 
+    def locations(self, kind: str) -> Iterator[str]:
+        """Every stored object of one kind ("documents" or "payloads")."""
+        ...
+
+    def read(self, location: str) -> list[dict[str, Any]]: ...
+
+    def rewrite(self, location: str, records: list[dict[str, Any]]) -> None:
+        """Keep only `records` at `location`; remove it when none are left (after a replay)."""
+        ...
+
 
 def _ndjson(records: list[dict[str, Any]]) -> bytes:
     return b"".join(
         json.dumps(r, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass") + b"\n" for r in records
     )
+
+
+def _records(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
 
 
 def _name(kind: str, key: str) -> str:
@@ -47,6 +62,22 @@ class LocalDeadLetters:
         except OSError as e:
             raise DeadLetterError(f"cannot write dead letters to {path}: {e}") from e
         return str(path)
+
+    def locations(self, kind: str) -> Iterator[str]:
+        yield from (str(p) for p in sorted((self.directory / kind).glob("*/*.ndjson")))
+
+    def read(self, location: str) -> list[dict[str, Any]]:
+        return _records(Path(location).read_bytes())
+
+    def rewrite(self, location: str, records: list[dict[str, Any]]) -> None:
+        path = Path(location)
+        if not records:
+            path.unlink(missing_ok=True)
+            return
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(_ndjson(records))
+        os.replace(tmp, path)
 
 
 class S3DeadLetters:
@@ -73,6 +104,26 @@ class S3DeadLetters:
         except Exception as e:  # botocore raises many types; every one means the dead letter is not stored
             raise DeadLetterError(f"cannot write dead letters to s3://{self.bucket}/{object_key}: {e}") from e
         return f"s3://{self.bucket}/{object_key}"
+
+    def locations(self, kind: str) -> Iterator[str]:
+        prefix = f"{self.prefix}/{kind}/" if self.prefix else f"{kind}/"
+        for page in self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if item["Key"].endswith(".ndjson"):
+                    yield f"s3://{self.bucket}/{item['Key']}"
+
+    def read(self, location: str) -> list[dict[str, Any]]:
+        key = location.removeprefix(f"s3://{self.bucket}/")
+        return _records(self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def rewrite(self, location: str, records: list[dict[str, Any]]) -> None:
+        key = location.removeprefix(f"s3://{self.bucket}/")
+        if not records:
+            self._s3().delete_object(Bucket=self.bucket, Key=key)
+        else:
+            self._s3().put_object(
+                Bucket=self.bucket, Key=key, Body=_ndjson(records), ContentType="application/x-ndjson"
+            )
 
 
 def dead_letter_store(location: str) -> DeadLetterStore:

@@ -72,7 +72,8 @@ class BatchTransformer:
         for event in events:
             yield self.action(event)
 
-    def action(self, event: RawEvent) -> Action:
+    def action(self, event: RawEvent, doc_id: str | None = None) -> Action:
+        """`doc_id` overrides the derived id (a replay keeps the id the line was first given)."""
         line = event.line
         try:
             digest = line_digest(line)
@@ -80,7 +81,7 @@ class BatchTransformer:
             # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
             line = _SURROGATE.sub("\ufffd", line)
             digest = line_digest(line)
-        return self._action(line, digest, event.timestamp_ms)
+        return self._action(line, digest, event.timestamp_ms, doc_id)
 
     def skip(self, event: RawEvent) -> None:
         """Account for a line an earlier run already wrote, so the lines after it get the same ids and times."""
@@ -95,7 +96,7 @@ class BatchTransformer:
         if isinstance(rec, AuditRecord):
             self._last = (rec.timestamp, rec.day)
 
-    def _action(self, line: str, digest: bytes, timestamp_ms: int | None) -> Action:
+    def _action(self, line: str, digest: bytes, timestamp_ms: int | None, doc_id: str | None = None) -> Action:
         occurrence = self._occurrences.next(digest)
         rec = parse_line(line)
         if isinstance(rec, AuditRecord):
@@ -107,13 +108,13 @@ class BatchTransformer:
             timestamp, day = self._time_for_failure(timestamp_ms)
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
         index = index_name(self.options.index_prefix, day)
-        doc_id = id_from_digest(digest, occurrence)
+        doc_id = doc_id or id_from_digest(digest, occurrence)
         body = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
             index.encode(),
             doc_id.encode(),
             _dumps(doc).encode("utf-8"),
         )
-        return Action(index=index, doc_id=doc_id, body=body, line=line, timestamp=doc["@timestamp"])
+        return Action(index, doc_id, body, line, doc["@timestamp"], timestamp_ms)
 
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
         if timestamp_ms is not None:
