@@ -115,3 +115,26 @@ def backfill_handler(event: Any, context: Any) -> dict[str, Any]:
     line = {"msg": "backfill", "request_id": getattr(context, "aws_request_id", None), **summary}
     logger.info(json.dumps(line, default=str))
     return summary
+
+
+def setup_handler(event: Any, context: Any) -> dict[str, Any]:
+    """CloudFormation custom resource (CDK Provider framework `onEvent`): run `rdsaudit setup` on Create and
+    Update, so the subscriptions that depend on it start only once the template exists. Delete keeps the data."""
+    from handler.setup import SetupOptions, run_setup
+
+    settings = Settings.from_env()
+    props = event.get("ResourceProperties", {})
+    physical_id = event.get("PhysicalResourceId") or f"rdsaudit-setup-{settings.index_prefix}"
+    if event.get("RequestType") == "Delete":
+        return {"PhysicalResourceId": physical_id}
+    warm = props.get("WarmAfterDays")
+    options = SetupOptions(
+        retention_days=int(props.get("RetentionDays", 90)),
+        warm_after_days=int(warm) if warm not in (None, "") else None,
+        role_arn=props.get("RoleArn") or None,
+        dashboards_url=props.get("DashboardsUrl") or None,
+    )
+    changes, _ = run_setup(settings, options)
+    for change in changes:
+        logger.info(json.dumps({"msg": "setup", "change": str(change)}))
+    return {"PhysicalResourceId": physical_id, "Data": {"Changes": "; ".join(map(str, changes))[:3000]}}

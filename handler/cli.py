@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from handler.model import RawEvent
 from handler.transforms.audit_line import decode_line, split_export_prefix
@@ -46,6 +46,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--keep", action="store_true", help="leave replayed dead letters and messages in place")
     r.set_defaults(func=cmd_replay)
 
+    s = sub.add_parser("setup", help="index template, retention policy, roles and Dashboards objects (idempotent)")
+    s.add_argument("--retention-days", type=int, default=90, help="delete daily indices after this many days")
+    s.add_argument("--warm-after-days", type=int, help="make indices read-only and force-merge them after N days")
+    s.add_argument("--role-arn", help="IAM role of the forwarder, mapped to rdsaudit_writer (security plugin)")
+    s.add_argument("--dashboards-url", help="OpenSearch Dashboards URL to import the saved objects into")
+    s.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
+    s.add_argument("--dry-run", action="store_true", help="print the requests instead of sending them")
+    s.set_defaults(func=cmd_setup)
+
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code
@@ -74,24 +83,15 @@ def _time_arg(text: str) -> str:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    import dataclasses
     import logging
 
     from handler.backfill.checkpoint import default_manifest_path
     from handler.backfill.process import BackfillOptions
     from handler.backfill.runner import run_backfill
-    from handler.config import Settings, valid_index_prefix
-    from handler.errors import ConfigError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings.from_env()
-        if args.index_prefix:
-            if not valid_index_prefix(args.index_prefix):
-                raise ConfigError(f"--index-prefix {args.index_prefix!r} is not a valid index prefix")
-            settings = dataclasses.replace(settings, index_prefix=args.index_prefix)
-    except ConfigError as e:
-        print(f"rdsaudit backfill: {e}", file=sys.stderr)
+    settings = _settings("backfill", args.index_prefix)
+    if settings is None:
         return 2
     if args.workers < 1:
         print("rdsaudit backfill: --workers must be at least 1", file=sys.stderr)
@@ -114,21 +114,58 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _settings(command: str, index_prefix: str | None = None) -> Any:
+    """Settings from the environment, with an --index-prefix override; None (after saying why) when invalid."""
+    import dataclasses
+
+    from handler.config import Settings, valid_index_prefix
+    from handler.errors import ConfigError
+
+    try:
+        settings = Settings.from_env()
+        if index_prefix:
+            if not valid_index_prefix(index_prefix):
+                raise ConfigError(f"--index-prefix {index_prefix!r} is not a valid index prefix")
+            settings = dataclasses.replace(settings, index_prefix=index_prefix)
+    except ConfigError as e:
+        print(f"rdsaudit {command}: {e}", file=sys.stderr)
+        return None
+    return settings
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    from handler.setup import SetupOptions, run_setup
+
+    settings = _settings("setup", args.index_prefix)
+    if settings is None:
+        return 2
+    if args.retention_days < 1 or (
+        args.warm_after_days is not None and not 0 < args.warm_after_days < args.retention_days
+    ):
+        print(
+            "rdsaudit setup: need --retention-days >= 1 and 0 < --warm-after-days < --retention-days", file=sys.stderr
+        )
+        return 2
+    options = SetupOptions(args.retention_days, args.warm_after_days, args.role_arn, args.dashboards_url, args.dry_run)
+    changes, requests = run_setup(settings, options)
+    for change in changes:
+        print(change)
+    for method, path, body in requests:
+        print(f"\n{method} {path}\n{json.dumps(body, indent=2)}")
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     import logging
 
     from handler.app import build_runtime
-    from handler.config import Settings
-    from handler.errors import ConfigError
     from handler.replay import ReplaySummary, replay_documents, replay_payloads, replay_queue
     from handler.setup import ensure_index_template
     from handler.sinks.dead_letter import dead_letter_store
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings.from_env()
-    except ConfigError as e:
-        print(f"rdsaudit replay: {e}", file=sys.stderr)
+    settings = _settings("replay")
+    if settings is None:
         return 2
     runtime = build_runtime(settings)
     ensure_index_template(runtime.client, settings.index_prefix)

@@ -1,4 +1,5 @@
-"""The JSON definitions in `mappings/`, found next to the package (Lambda asset) or at the repository root."""
+"""The JSON definitions in `mappings/`, found next to the package (Lambda asset) or at the repository root,
+rewritten for the index prefix in use."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 _HERE = Path(__file__).resolve().parent
 _CANDIDATES = (_HERE / "_mappings", _HERE.parent / "mappings")
+DEFAULT_PREFIX = "rdsaudit"
 
 
 def mappings_dir() -> Path:
@@ -20,12 +22,57 @@ def mappings_dir() -> Path:
 
 
 @cache
+def _text(name: str) -> str:
+    return (mappings_dir() / name).read_text(encoding="utf-8")
+
+
 def _load(name: str) -> Any:
-    return json.loads((mappings_dir() / name).read_text(encoding="utf-8"))
+    return copy.deepcopy(json.loads(_text(name)))
 
 
 def index_template(prefix: str) -> dict[str, Any]:
     """The composable index template, its pattern rewritten for `prefix`."""
-    body = copy.deepcopy(_load("index-template.json"))
+    body: dict[str, Any] = _load("index-template.json")
     body["index_patterns"] = [f"{prefix}-*"]
-    return dict(body)
+    return body
+
+
+def ism_policy(prefix: str, retention_days: int, warm_after_days: int | None = None) -> dict[str, Any]:
+    """Delete after `retention_days`; optionally read-only and force-merged after `warm_after_days` first."""
+    body: dict[str, Any] = _load("ism-policy.json")
+    policy = body["policy"]
+    policy["ism_template"][0]["index_patterns"] = [f"{prefix}-*"]
+    hot, delete = policy["states"]
+    hot["transitions"][0]["conditions"]["min_index_age"] = f"{retention_days}d"
+    if warm_after_days is not None:
+        warm = {
+            "name": "warm",
+            "actions": [{"read_only": {}}, {"force_merge": {"max_num_segments": 1}}],
+            "transitions": [{"state_name": "delete", "conditions": {"min_index_age": f"{retention_days}d"}}],
+        }
+        hot["transitions"][0] = {"state_name": "warm", "conditions": {"min_index_age": f"{warm_after_days}d"}}
+        policy["states"] = [hot, warm, delete]
+    return body
+
+
+def security_roles(prefix: str) -> dict[str, Any]:
+    roles: dict[str, Any] = _load("security-roles.json")
+    for role in roles.values():
+        for perm in role.get("index_permissions", []):
+            perm["index_patterns"] = [f"{prefix}-*"]
+    return roles
+
+
+def dashboards_ndjson(prefix: str) -> str:
+    """The saved objects, with the index pattern's title rewritten for `prefix`."""
+    lines = []
+    for line in _text("dashboards.ndjson").splitlines():
+        obj = json.loads(line)
+        if obj["type"] == "index-pattern":
+            obj["attributes"]["title"] = f"{prefix}-*"
+        lines.append(json.dumps(obj, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+def saved_objects(prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in dashboards_ndjson(prefix).splitlines()]

@@ -19,6 +19,7 @@ os.environ.setdefault("RDSAUDIT_DEAD_LETTER", str(ROOT / "dead-letter"))
 from handler import app  # noqa: E402
 from handler.backfill.process import BackfillOptions  # noqa: E402
 from handler.backfill.runner import run_backfill  # noqa: E402
+from handler.setup import SetupOptions, run_setup  # noqa: E402
 from tests.events import sample_events, sample_lines  # noqa: E402
 
 
@@ -33,6 +34,9 @@ class DemoContext:
 def main() -> int:
     runtime = app.get_runtime()
     prefix = runtime.settings.index_prefix
+    print("Setting up the cluster (rdsaudit setup)")
+    changes, _ = run_setup(runtime.settings, SetupOptions())
+    print("  " + "\n  ".join(map(str, changes)) + "\n")
     print(f"Forwarding {len(sample_lines())} sample audit lines (Aurora, RDS MySQL, MariaDB) through lambda_handler")
     totals = {"indexed": 0, "already_present": 0, "dead_lettered": 0, "parse_failures": 0}
     for event in sample_events():

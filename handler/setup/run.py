@@ -1,0 +1,44 @@
+"""`rdsaudit setup` and the CDK custom resource: everything, in order, reported change by change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from handler.config import Settings
+from handler.setup.cluster import Change, ClusterSetup
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    retention_days: int = 90
+    warm_after_days: int | None = None
+    role_arn: str | None = None  # the forwarder's IAM role, mapped to rdsaudit_writer as a backend role
+    dashboards_url: str | None = None
+    dry_run: bool = False
+
+
+def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> tuple[list[Change], list[Any]]:
+    """Returns the changes, and (dry run) the requests that would have been sent."""
+    if client is None:
+        from handler.sinks.opensearch import build_client
+
+        client = build_client(settings)
+    cluster = ClusterSetup(client, settings.index_prefix, dry_run=options.dry_run)
+    changes = [cluster.template(), cluster.ism(options.retention_days, options.warm_after_days)]
+    changes += cluster.roles(options.role_arn)
+    if options.dashboards_url:
+        from handler.setup.dashboards import dashboards_session, import_saved_objects
+
+        auth = None
+        if settings.auth == "basic":
+            auth = (settings.username, settings.password)
+        elif settings.auth == "sigv4":
+            from handler.sinks.opensearch import sigv4_auth
+
+            auth = sigv4_auth(settings.aws_region, "es")
+        session = dashboards_session(auth, settings.verify_certs)
+        changes.append(
+            import_saved_objects(session, options.dashboards_url, settings.index_prefix, dry_run=options.dry_run)
+        )
+    return changes, cluster.requests
