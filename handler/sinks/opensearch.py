@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from handler.sinks.bulk import SendFailure
@@ -37,9 +38,20 @@ def build_client(settings: Settings) -> OpenSearch:
 
 
 def sigv4_auth(region: str, service: str) -> Any:
-    """requests-aws4auth over botocore's refreshable credentials (Lambda role, profile, env), signing each request."""
-    import botocore.session
+    """requests-aws4auth, signing each request.
+
+    In Lambda the role's credentials are in the environment for the life of the execution environment, which is
+    exactly what botocore's chain would find first; reading them directly keeps botocore (~80 ms) off the cold
+    path. Elsewhere (profiles, SSO, instance roles, SnapStart's credentials endpoint) botocore's refreshable
+    credentials are used.
+    """
     from requests_aws4auth import AWS4Auth
+
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if key and secret:
+        return AWS4Auth(key, secret, region, service, session_token=os.environ.get("AWS_SESSION_TOKEN") or None)
+
+    import botocore.session
 
     credentials = botocore.session.get_session().get_credentials()
     if credentials is None:

@@ -15,6 +15,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from handler.errors import DecodeError
 from handler.model import RawEvent
 
@@ -59,9 +61,13 @@ def decode_subscription_event(event: Any) -> SubscriptionPayload:
     except (OSError, EOFError, zlib.error) as e:
         raise DecodeError(f"'awslogs.data' is not valid gzip: {e}") from None
     try:
-        payload = json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise DecodeError(f"payload is not valid JSON: {str(e)[:200]}") from None
+        payload = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # orjson refuses what the standard parser accepts (lone surrogate escapes, other encodings): ask it too
+        try:
+            payload = json.loads(text)
+        except (ValueError, RecursionError) as e:
+            raise DecodeError(f"payload is not valid JSON: {str(e)[:200]}") from None
     return parse_payload(payload, hashlib.blake2b(compressed, digest_size=16).hexdigest())
 
 

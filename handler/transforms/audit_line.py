@@ -76,10 +76,29 @@ def split_export_prefix(line: str) -> tuple[str, int | None]:
 _EPOCH = datetime(1970, 1, 1)
 
 
+_SENTINEL = "\ue000"  # a private-use character stands in for escaped backslashes while the others are replaced
+
+
 def unescape(text: str) -> str:
+    """A backslash takes the next character; the plugin's escapes become their characters, others stay as written.
+
+    Chained str.replace runs in C and pairs backslashes left to right exactly as a scan would: `\\\\` is replaced
+    first, so what remains after a backslash is always the escaped character.
+    """
     if "\\" not in text:
         return text
-    return _ESCAPE_PAIR.sub(_unescape_pair, text)
+    if _SENTINEL in text:
+        return _ESCAPE_PAIR.sub(_unescape_pair, text)
+    return (
+        text.replace("\\\\", _SENTINEL)
+        .replace("\\'", "'")
+        .replace("\\n", "\n")
+        .replace("\\r", "\r")
+        .replace("\\t", "\t")
+        .replace("\\b", "\b")
+        .replace("\\f", "\f")
+        .replace(_SENTINEL, "\\")
+    )
 
 
 def _unescape_pair(m: re.Match[str]) -> str:
@@ -108,6 +127,21 @@ def _to_int(text: str) -> int | None:
         return None
     value = int(text)
     return value if -(2**63) <= value < 2**63 else None
+
+
+def _closes(rest: str, end: int) -> bool:
+    """Is the quote at `end` an unescaped closing quote followed by `,<retcode>`?"""
+    if end + 1 >= len(rest) or rest[end + 1] != ",":
+        return False
+    backslashes = 0
+    i = end - 1
+    while i > 0 and rest[i] == "\\":
+        backslashes += 1
+        i -= 1
+    if backslashes % 2:
+        return False
+    code = rest[end + 2 :].split(",", 1)[0]
+    return not code or code.isdigit() or (code[0] == "-" and code[1:].isdigit())
 
 
 def parse_line(line: str) -> AuditRecord | ParseFailure:
@@ -142,8 +176,13 @@ def parse_line(line: str) -> AuditRecord | ParseFailure:
         return ParseFailure(f"query id is not an integer: {queryid_raw[:40]!r}")
 
     if rest.startswith("'"):
-        m = _QUOTED.match(rest)
-        if m is not None and (m.end() == len(rest) or rest[m.end()] == ","):
+        # The tail after the object holds no quotes, so the last quote is the closing one when it is not escaped
+        # and a return code (or nothing) follows: found in C, checked here; otherwise scan escape by escape.
+        end = rest.rfind("'")
+        if end > 0 and _closes(rest, end):
+            obj = unescape(rest[1:end])
+            tail = rest[end + 2 :] if end + 1 < len(rest) else None
+        elif (m := _QUOTED.match(rest)) is not None and (m.end() == len(rest) or rest[m.end()] == ","):
             obj = unescape(m.group(1))
             tail = rest[m.end() + 1 :] if m.end() < len(rest) else None
         else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+import orjson
 
 from handler.model import Action, Context, RawEvent
 from handler.transforms.audit_line import AuditRecord, parse_line
@@ -21,7 +22,6 @@ from handler.transforms.document import (
 )
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class BatchTransformer:
         body = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
             index.encode(),
             doc_id.encode(),
-            _dumps(doc).encode("utf-8"),
+            orjson.dumps(doc),
         )
         return Action(index, doc_id, body, line, doc["@timestamp"], timestamp_ms)
 

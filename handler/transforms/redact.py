@@ -20,12 +20,12 @@ _SECRET = re.compile(
     r")",
     re.IGNORECASE | re.DOTALL,
 )
-_HINT = re.compile(r"identified|password", re.IGNORECASE)
 
 
 def mask_secrets(sql: str) -> str:
     """Replace password literals with '***'; everything else is left as it was."""
-    if _HINT.search(sql) is None:
+    lowered = sql.lower()  # two substring tests in C beat a case-insensitive regex scan
+    if "password" not in lowered and "identified" not in lowered:
         return sql
     return _SECRET.sub(_mask_match, sql)
 

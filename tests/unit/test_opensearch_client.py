@@ -55,3 +55,18 @@ def test_basic_auth_client() -> None:
     )
     connection = build_client(settings).transport.get_connection()
     assert "authorization" in {k.lower() for k in connection.headers}
+
+
+def test_sigv4_without_environment_credentials_uses_botocore_chain(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    creds = tmp_path / "credentials"  # type: ignore[operator]
+    creds.write_text("[default]\naws_access_key_id = AKIDFROMFILE\naws_secret_access_key = secretfromfile\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(creds) + ".missing")
+    auth = sigv4_auth("us-east-1", "es")
+    request = requests.Request("GET", "https://example.us-east-1.es.amazonaws.com/").prepare()
+    assert "Credential=AKIDFROMFILE/" in auth(request).headers["Authorization"]

@@ -54,3 +54,21 @@ _FIELD = st.text(alphabet=st.characters(blacklist_characters=",\n"), max_size=12
 )
 def test_near_valid_lines_never_raise(fields: list[str], ts: str, tail: str) -> None:
     parse_line(",".join([ts, *fields]) + tail)
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(["\\", "'", "n", "r", "t", "b", "f", "x", "a", " ", "\ue000", "日"])))
+def test_fast_unescape_matches_a_left_to_right_scan(text: str) -> None:
+    from handler.transforms.audit_line import unescape
+
+    table = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", "\\": "\\"}
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append(table.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    assert unescape(text) == "".join(out)

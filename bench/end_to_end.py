@@ -1,0 +1,101 @@
+"""End to end: events/s through lambda_handler into the local node, next to sending the same prebuilt NDJSON bulk
+bodies straight to `_bulk` on the same node, in the same run (alternating, fresh indices each round).
+
+    python -m bench.end_to_end [--events 60000]
+
+Target: >= 0.9x the raw `_bulk` rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+from bench.workload import events as make_events
+from bench.workload import machine
+from handler import app
+from handler.sinks.chunker import body_of, chunks
+from handler.sources.cloudwatch import decode_subscription_event
+from handler.transforms.batch import BatchTransformer, TransformOptions
+from handler.transforms.context import cloudwatch_context
+
+URL = os.environ.get("OPENSEARCH_URL", "http://127.0.0.1:9200")
+
+
+def _request(method: str, path: str, body: bytes | None = None, ctype: str = "application/json") -> Any:
+    req = urllib.request.Request(URL + path, data=body, method=method, headers={"Content-Type": ctype})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.load(r)
+
+
+def through_handler(events: list[dict[str, Any]], prefix: str) -> float:
+    os.environ.update(
+        {"OPENSEARCH_URL": URL, "RDSAUDIT_INDEX_PREFIX": prefix, "RDSAUDIT_DEAD_LETTER": "/tmp/rdsaudit-bench-dl"}
+    )
+    app.reset_runtime()
+    app.lambda_handler(events[0], None)  # cold start and template outside the timing, as in a warm container
+    n = 0
+    start = time.perf_counter()
+    for event in events[1:]:
+        n += app.lambda_handler(event, None)["indexed"]
+    return n / (time.perf_counter() - start)
+
+
+def raw_bulk(events: list[dict[str, Any]], prefix: str) -> float:
+    """The ceiling: the very bodies the forwarder would send, built beforehand, POSTed with a plain HTTP client."""
+    from handler.config import Settings
+    from handler.setup import ensure_index_template
+    from handler.sinks.opensearch import build_client
+
+    ensure_index_template(build_client(Settings.from_env({"OPENSEARCH_URL": URL})), prefix)
+    options = TransformOptions(index_prefix=prefix)
+    bodies = []
+    for event in events[1:]:
+        payload = decode_subscription_event(event)
+        t = BatchTransformer(cloudwatch_context(payload.log_group, payload.log_stream, payload.owner), options)
+        bodies += [body_of(c) for c in chunks(t.actions(payload.events), 5 * 1024 * 1024, 10_000)]
+    n = 0
+    start = time.perf_counter()
+    for body in bodies:
+        resp = _request("POST", "/_bulk", body, "application/x-ndjson")
+        n += sum(1 for item in resp["items"] if item["create"]["status"] == 201)
+    return n / (time.perf_counter() - start)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--events", type=int, default=60_000)
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args()
+    events = make_events(args.events)
+    rates: dict[str, list[float]] = {"lambda_handler": [], "raw_bulk": []}
+    for _ in range(args.rounds):
+        for name, fn in (("raw_bulk", raw_bulk), ("lambda_handler", through_handler)):
+            prefix = f"e2e{uuid.uuid4().hex[:8]}"
+            rates[name].append(fn(events, prefix))
+            _request("DELETE", f"/{prefix}-*")
+            _request("DELETE", f"/_index_template/{prefix}")
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    out = {
+        "machine": machine(),
+        "events": args.events,
+        "rounds": args.rounds,
+        "events_per_s": {k: round(v) for k, v in med.items()},
+        "all_rounds": {k: [round(x) for x in v] for k, v in rates.items()},
+        "ratio": round(med["lambda_handler"] / med["raw_bulk"], 2),
+        "target": 0.9,
+    }
+    out["met"] = out["ratio"] >= 0.9
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""CDK app: `npx cdk synth|deploy` (cdk.json) or `python app.py` (writes cdk.out/ itself).
+
+Context (cdk.json or -c): rdsaudit:clusters, rdsaudit:instances (names to subscribe), rdsaudit:domainEndpoint and
+rdsaudit:domainArn (an existing domain; a new one is created when empty), rdsaudit:alarmEmail,
+rdsaudit:archiveBucket (S3 bucket of historical logs for the backfill state machine).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from aws_cdk import App, Validations  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from rdsaudit_cdk.stack import RdsAuditStack, StackConfig  # noqa: E402
+
+
+def build(app: App) -> RdsAuditStack:
+    stack = RdsAuditStack(app, "RdsAudit", config=StackConfig.from_context(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+if __name__ == "__main__":
+    # The cdk CLI passes the output folder in CDK_OUTDIR; run by hand, write next to this file.
+    application = App(outdir=os.environ.get("CDK_OUTDIR") or str(HERE / "cdk.out"))
+    build(application)
+    application.synth()

@@ -1,0 +1,1 @@
+"""rdsaudit's CDK constructs: forwarder, OpenSearch domain, setup, alarms, backfill."""

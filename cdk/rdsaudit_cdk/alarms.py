@@ -1,0 +1,130 @@
+"""Alarms to one SNS topic: forwarder errors and throttles, events on the on-failure queue, dead letters written,
+and failed logins in each audit log group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from rdsaudit_cdk.forwarder import Forwarder
+
+NAMESPACE = "rdsaudit"
+
+
+class Alarms(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        forwarder: Forwarder,
+        audit_groups: list[str],
+        email: str,
+        threshold: Any,
+        period_seconds: Any,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="rdsaudit alarm topic")
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+        self.topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True, display_name="rdsaudit alarms")
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        action = actions.SnsAction(self.topic)
+        five = Duration.minutes(5)
+
+        def alarm(
+            name: str, metric: cloudwatch.IMetric, description: str, threshold_value: Any = 0
+        ) -> cloudwatch.Alarm:
+            a = cloudwatch.Alarm(
+                self,
+                name,
+                metric=metric,
+                threshold=threshold_value,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+            a.add_alarm_action(action)
+            return a
+
+        fn = forwarder.function
+        alarm(
+            "Errors",
+            fn.metric_errors(period=five, statistic="Sum"),
+            "The forwarder failed invocations (retried by Lambda).",
+        )
+        alarm("Throttles", fn.metric_throttles(period=five, statistic="Sum"), "The forwarder was throttled.")
+        alarm(
+            "OnFailureQueue",
+            forwarder.on_failure.metric_approximate_number_of_messages_visible(period=five, statistic="Maximum"),
+            "Events Lambda gave up on are waiting: fix the cause, then run `rdsaudit replay --queue`.",
+        )
+        # The forwarder prints one JSON line per invocation; these count what went to the dead-letter bucket.
+        for name, pattern, value, description in (
+            (
+                "DeadLetteredDocuments",
+                "{ $.dead_lettered > 0 }",
+                "$.dead_lettered",
+                "OpenSearch rejected documents; they are in the dead-letter bucket with the reason.",
+            ),
+            (
+                "DeadLetteredPayloads",
+                '{ $.payload_dead_lettered = "*" }',
+                "1",
+                "A subscription payload could not be decoded; it is in the dead-letter bucket.",
+            ),
+        ):
+            logs.MetricFilter(
+                self,
+                f"{name}Filter",
+                log_group=forwarder.log_group,
+                metric_namespace=NAMESPACE,
+                metric_name=name,
+                filter_pattern=logs.FilterPattern.literal(pattern),
+                metric_value=value,
+            )
+            alarm(
+                name,
+                cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, period=five, statistic="Sum"),
+                description,
+            )
+
+        self.failed_login_alarms = []
+        for n, group_name in enumerate(audit_groups):
+            group = logs.LogGroup.from_log_group_name(self, f"AuditGroup{n}", group_name)
+            metric_name = f"FailedLogins-{group_name.strip('/').replace('/', '-')}"
+            logs.MetricFilter(
+                self,
+                f"FailedLoginFilter{n}",
+                log_group=group,
+                metric_namespace=NAMESPACE,
+                metric_name=metric_name,
+                filter_pattern=logs.FilterPattern.literal('"FAILED_CONNECT"'),
+                metric_value="1",
+                default_value=0,
+            )
+            metric = cloudwatch.Metric(
+                namespace=NAMESPACE, metric_name=metric_name, statistic="Sum", period=Duration.minutes(5)
+            )
+            self.failed_login_alarms.append(
+                alarm(f"FailedLogins{n}", metric, f"Failed logins in {group_name}", threshold)
+            )
+            # The period is a stack parameter (a token), which Metric cannot validate: set it on the template.
+            cfn = self.failed_login_alarms[-1].node.default_child
+            cfn.add_property_override("Period", period_seconds)  # type: ignore[union-attr]

@@ -1,0 +1,70 @@
+"""Docker-free Lambda asset: handler/ (with mappings/ inside) plus requirements.txt installed for arm64."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON_VERSION = "3.14"  # keep in step with forwarder.RUNTIME
+
+
+def source_hash() -> str:
+    """Changes exactly when the code, the mappings or the pinned requirements change."""
+    h = hashlib.sha256()
+    for folder in ("handler", "mappings"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and "_mappings" not in path.parts:
+                h.update(str(path.relative_to(ROOT)).encode())
+                h.update(path.read_bytes())
+    h.update((ROOT / "requirements.txt").read_bytes())
+    h.update(PYTHON_VERSION.encode())
+    return h.hexdigest()
+
+
+@jsii.implements(ILocalBundling)
+class LocalBundling:
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:
+        out = Path(output_dir)
+        shutil.copytree(ROOT / "handler", out / "handler", ignore=shutil.ignore_patterns("__pycache__", "_mappings"))
+        shutil.copytree(ROOT / "mappings", out / "handler" / "_mappings")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+                "--platform",
+                "manylinux2014_aarch64",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+                "--python-version",
+                PYTHON_VERSION,
+                "--target",
+                str(out),
+                "-r",
+                str(ROOT / "requirements.txt"),
+            ],
+            check=True,
+        )
+        return True
+
+
+def lambda_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(ROOT / "handler"),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=source_hash(),
+        bundling=BundlingOptions(image=DockerImage.from_registry("scratch"), command=["true"], local=LocalBundling()),
+    )

@@ -1,0 +1,111 @@
+"""The forwarder Lambda and its failure path: async retries, on-failure queue, dead-letter bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from rdsaudit_cdk.bundling import lambda_code
+from rdsaudit_cdk.domain import SearchDomain
+from rdsaudit_cdk.nag import acknowledge
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14  # keep in step with bundling.PYTHON_VERSION
+
+
+class Forwarder(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, domain: SearchDomain, params: dict[str, Any]) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+        )
+        acknowledge(
+            access_logs,
+            "AwsSolutions-S1",
+            "This is the access-log bucket of the dead-letter bucket; logging it would recurse.",
+        )
+        self.dead_letters = s3.Bucket(
+            self,
+            "DeadLetters",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="dead-letters/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(params["dead_letter_days"].value_as_number),
+                    noncurrent_version_expiration=Duration.days(30),
+                )
+            ],
+        )
+        self.on_failure = sqs.Queue(
+            self,
+            "OnFailure",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.on_failure,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter destination of the forwarder; `rdsaudit replay` drains it.",
+        )
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.environment = {
+            "OPENSEARCH_URL": domain.url,
+            "OPENSEARCH_AUTH": "sigv4",
+            "OPENSEARCH_SERVICE": "es",
+            "RDSAUDIT_INDEX_PREFIX": params["prefix"].value_as_string,
+            "RDSAUDIT_MASK_SECRETS": params["mask"].value_as_string,
+            "RDSAUDIT_DEAD_LETTER": f"s3://{self.dead_letters.bucket_name}/forwarder",
+        }
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.app.lambda_handler",
+            code=lambda_code(),
+            memory_size=params["memory"].value_as_number,  # type: ignore[arg-type]
+            timeout=Duration.seconds(params["timeout"].value_as_number),
+            reserved_concurrent_executions=params["concurrency"].value_as_number,  # type: ignore[arg-type]
+            environment=self.environment,
+            log_group=self.log_group,
+            description="rdsaudit forwarder: CloudWatch Logs audit subscriptions into OpenSearch",
+            # Lambda retries a failed asynchronous invocation twice, then hands the event to the queue.
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+            on_failure=destinations.SqsDestination(self.on_failure),
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.dead_letters.arn_for_objects("forwarder/*")])
+        )
+        acknowledge(
+            self.function.role,
+            f"AwsSolutions-IAM5[Resource::<{self.dead_letter_id()}.Arn>/forwarder/*]",
+            "Dead letters are objects named by payload digest under the forwarder/ prefix of this bucket only.",
+        )
+        domain.allow(self.function.role, ["es:ESHttpGet", "es:ESHttpPost"])  # type: ignore[arg-type]
+
+    def dead_letter_id(self) -> str:
+        """The bucket's logical id, as cdk-nag names it in findings."""
+        return Stack.of(self).get_logical_id(self.dead_letters.node.default_child)  # type: ignore[arg-type]

@@ -1,0 +1,178 @@
+"""The rdsaudit stack: from nothing to audit logs flowing, secure by default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import App, CfnParameter, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from rdsaudit_cdk.alarms import Alarms
+from rdsaudit_cdk.backfill import Backfill
+from rdsaudit_cdk.domain import SearchDomain
+from rdsaudit_cdk.forwarder import Forwarder
+from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.setup_resource import Setup
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    clusters: list[str] = field(default_factory=list)  # Aurora clusters: /aws/rds/cluster/<name>/audit
+    instances: list[str] = field(default_factory=list)  # RDS instances: /aws/rds/instance/<id>/audit
+    domain_endpoint: str = ""  # import an existing domain (with domain_arn); empty: create one
+    domain_arn: str = ""
+    alarm_email: str = ""
+    archive_bucket: str = ""  # historical logs for the backfill state machine
+
+    @classmethod
+    def from_context(cls, app: App | Construct) -> StackConfig:
+        def ctx(name: str, default: Any) -> Any:
+            value = app.node.try_get_context(f"rdsaudit:{name}")
+            if isinstance(default, list) and isinstance(value, str):
+                return [v.strip() for v in value.split(",") if v.strip()]
+            return default if value is None else value
+
+        return cls(
+            clusters=list(ctx("clusters", [])),
+            instances=list(ctx("instances", [])),
+            domain_endpoint=str(ctx("domainEndpoint", "")),
+            domain_arn=str(ctx("domainArn", "")),
+            alarm_email=str(ctx("alarmEmail", "")),
+            archive_bucket=str(ctx("archiveBucket", "")),
+        )
+
+
+class RdsAuditStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope, construct_id, description="rdsaudit: RDS and Aurora MySQL audit logs into OpenSearch", **kwargs
+        )
+        params = {
+            "memory": CfnParameter(
+                self,
+                "ForwarderMemory",
+                type="Number",
+                default=256,
+                min_value=128,
+                max_value=10240,
+                description="Forwarder memory (MB)",
+            ),
+            "timeout": CfnParameter(
+                self,
+                "ForwarderTimeout",
+                type="Number",
+                default=120,
+                min_value=10,
+                max_value=900,
+                description="Forwarder timeout (seconds)",
+            ),
+            "concurrency": CfnParameter(
+                self,
+                "ForwarderReservedConcurrency",
+                type="Number",
+                default=10,
+                min_value=1,
+                description="Forwarder reserved concurrency (protects the cluster)",
+            ),
+            "prefix": CfnParameter(
+                self,
+                "IndexPrefix",
+                type="String",
+                default="rdsaudit",
+                allowed_pattern="[a-z0-9][a-z0-9_.+-]*",
+                description="Daily indices <prefix>-YYYY.MM.DD",
+            ),
+            "mask": CfnParameter(
+                self,
+                "MaskSql",
+                type="String",
+                default="true",
+                allowed_values=["true", "false"],
+                description="Mask passwords in SQL",
+            ),
+            "retention": CfnParameter(
+                self,
+                "RetentionDays",
+                type="Number",
+                default=90,
+                min_value=1,
+                description="Delete daily indices after this many days (ISM)",
+            ),
+            "dead_letter_days": CfnParameter(
+                self,
+                "DeadLetterRetentionDays",
+                type="Number",
+                default=365,
+                min_value=1,
+                description="Keep dead letters this many days",
+            ),
+            "failed_threshold": CfnParameter(
+                self,
+                "FailedLoginThreshold",
+                type="Number",
+                default=10,
+                min_value=1,
+                description="Failed logins per period that raise the alarm",
+            ),
+            "failed_period": CfnParameter(
+                self,
+                "FailedLoginPeriodSeconds",
+                type="Number",
+                default=300,
+                allowed_values=["60", "300", "900", "3600"],
+                description="Failed-login alarm period (seconds)",
+            ),
+        }
+        domain = SearchDomain(self, "Search", endpoint=config.domain_endpoint, arn=config.domain_arn)
+        forwarder = Forwarder(self, "Forwarder", domain=domain, params=params)
+        setup = Setup(
+            self,
+            "Setup",
+            domain=domain,
+            forwarder_role=forwarder.function.role,  # type: ignore[arg-type]
+            environment=forwarder.environment,
+            retention_days=params["retention"].value_as_number,
+        )
+
+        groups = [f"/aws/rds/cluster/{name}/audit" for name in config.clusters]
+        groups += [f"/aws/rds/instance/{name}/audit" for name in config.instances]
+        # One permission covers every RDS audit log group of this account and region.
+        forwarder.function.add_permission(
+            "InvokeFromRdsAuditLogs",
+            principal=iam.ServicePrincipal("logs.amazonaws.com"),
+            source_account=self.account,
+            source_arn=f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:/aws/rds/*",
+        )
+        self.subscriptions = []
+        for n, group in enumerate(groups):
+            sub = logs.CfnSubscriptionFilter(
+                self,
+                f"Subscription{n}",
+                log_group_name=group,
+                filter_pattern="",
+                destination_arn=forwarder.function.function_arn,
+                filter_name="rdsaudit",
+            )
+            # No document may arrive before the template exists, nor before Logs may invoke the function.
+            sub.node.add_dependency(setup.resource)
+            sub.node.add_dependency(forwarder.function)
+            self.subscriptions.append(sub)
+
+        Alarms(
+            self,
+            "Alarms",
+            forwarder=forwarder,
+            audit_groups=groups,
+            email=config.alarm_email,
+            threshold=params["failed_threshold"].value_as_number,
+            period_seconds=params["failed_period"].value_as_number,
+        )
+        Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
+        acknowledge(
+            self,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "The CDK custom-resource provider framework's own functions use the basic execution role.",
+        )
