@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration opensearch-up opensearch-down clean
+.PHONY: demo test lint unit integration opensearch-up opensearch-down synth bench fuzz clean
+# jsii prints a banner about Node 20's end of life on every run; synthesis works (see shared toolchain notes).
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -37,5 +39,18 @@ test: $(STAMP) opensearch-up lint
 demo: $(STAMP) opensearch-up
 	@$(PY) scripts/demo.py
 
+synth: $(STAMP)
+	@cd cdk && ../$(PY) app.py 2> >(grep -v '^b.!!' >&2) && echo "templates in cdk/cdk.out/"
+
+bench: $(STAMP) opensearch-up
+	@$(PY) -m bench.transform
+	@$(PY) -m bench.end_to_end
+	@$(PY) -m bench.cold_start
+	@$(PY) -m bench.memory
+	@$(PY) -m bench.backfill
+
+fuzz: $(STAMP) opensearch-up
+	@$(PY) -m bench.fuzz --lines 1000000 --payloads 3000
+
 clean:
-	rm -rf $(VENV) dead-letter .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) dead-letter .pytest_cache .mypy_cache .ruff_cache .hypothesis cdk/cdk.out

@@ -7,6 +7,7 @@ rdsaudit:archiveBucket (S3 bucket of historical logs for the backfill state mach
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -16,7 +17,19 @@ sys.path.insert(0, str(HERE))
 
 from aws_cdk import App, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
 from rdsaudit_cdk.stack import RdsAuditStack, StackConfig  # noqa: E402
+
+# Behaviour switches of aws-cdk-lib this app relies on (also in cdk.json for the CLI).
+FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
+
+
+def context() -> dict[str, object]:
+    """cdk.json's context when run without the CLI (the CLI passes it itself), plus the feature flags."""
+    ctx: dict[str, object] = {}
+    if "CDK_CONTEXT_JSON" not in os.environ:
+        ctx.update(json.loads((HERE / "cdk.json").read_text())["context"])
+    return {**ctx, **FEATURE_FLAGS}
 
 
 def build(app: App) -> RdsAuditStack:
@@ -27,6 +40,6 @@ def build(app: App) -> RdsAuditStack:
 
 if __name__ == "__main__":
     # The cdk CLI passes the output folder in CDK_OUTDIR; run by hand, write next to this file.
-    application = App(outdir=os.environ.get("CDK_OUTDIR") or str(HERE / "cdk.out"))
+    application = App(outdir=os.environ.get("CDK_OUTDIR") or str(HERE / "cdk.out"), context=context())
     build(application)
     application.synth()

@@ -109,22 +109,6 @@ class RdsAuditStack(Stack):
                 min_value=1,
                 description="Keep dead letters this many days",
             ),
-            "failed_threshold": CfnParameter(
-                self,
-                "FailedLoginThreshold",
-                type="Number",
-                default=10,
-                min_value=1,
-                description="Failed logins per period that raise the alarm",
-            ),
-            "failed_period": CfnParameter(
-                self,
-                "FailedLoginPeriodSeconds",
-                type="Number",
-                default=300,
-                allowed_values=["60", "300", "900", "3600"],
-                description="Failed-login alarm period (seconds)",
-            ),
         }
         domain = SearchDomain(self, "Search", endpoint=config.domain_endpoint, arn=config.domain_arn)
         forwarder = Forwarder(self, "Forwarder", domain=domain, params=params)
@@ -139,6 +123,23 @@ class RdsAuditStack(Stack):
 
         groups = [f"/aws/rds/cluster/{name}/audit" for name in config.clusters]
         groups += [f"/aws/rds/instance/{name}/audit" for name in config.instances]
+        if groups:  # the failed-login alarm parameters exist only when there are groups to watch
+            params["failed_threshold"] = CfnParameter(
+                self,
+                "FailedLoginThreshold",
+                type="Number",
+                default=10,
+                min_value=1,
+                description="Failed logins per period that raise the alarm",
+            )
+            params["failed_period"] = CfnParameter(
+                self,
+                "FailedLoginPeriodSeconds",
+                type="Number",
+                default="300",
+                allowed_values=["60", "300", "900", "3600"],
+                description="Failed-login alarm period (seconds)",
+            )
         # One permission covers every RDS audit log group of this account and region.
         forwarder.function.add_permission(
             "InvokeFromRdsAuditLogs",
@@ -158,7 +159,7 @@ class RdsAuditStack(Stack):
             )
             # No document may arrive before the template exists, nor before Logs may invoke the function.
             sub.node.add_dependency(setup.resource)
-            sub.node.add_dependency(forwarder.function)
+            sub.node.add_dependency(forwarder.function.node.find_child("InvokeFromRdsAuditLogs"))
             self.subscriptions.append(sub)
 
         Alarms(
@@ -167,8 +168,8 @@ class RdsAuditStack(Stack):
             forwarder=forwarder,
             audit_groups=groups,
             email=config.alarm_email,
-            threshold=params["failed_threshold"].value_as_number,
-            period_seconds=params["failed_period"].value_as_number,
+            threshold=params["failed_threshold"].value_as_number if groups else 0,
+            period_seconds=params["failed_period"].value_as_number if groups else 300,
         )
         Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
         acknowledge(

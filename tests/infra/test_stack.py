@@ -1,0 +1,232 @@
+"""One focused test per property that matters, on the synthesized template."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import synth
+
+
+def resources(template: Any, kind: str) -> dict[str, Any]:
+    return dict(template.find_resources(kind))
+
+
+def forwarder(template: Any) -> tuple[str, dict[str, Any]]:
+    [(lid, fn)] = [
+        (k, v)
+        for k, v in resources(template, "AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler") == "handler.app.lambda_handler"
+    ]
+    return lid, fn
+
+
+def test_forwarder_runtime_architecture_and_parameters(template: Any) -> None:
+    _, fn = forwarder(template)
+    props = fn["Properties"]
+    assert props["Runtime"] == "python3.14" and props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == {"Ref": "ForwarderMemory"} and props["Timeout"] == {"Ref": "ForwarderTimeout"}
+    assert props["ReservedConcurrentExecutions"] == {"Ref": "ForwarderReservedConcurrency"}
+    env = props["Environment"]["Variables"]
+    assert env["OPENSEARCH_AUTH"] == "sigv4" and env["RDSAUDIT_INDEX_PREFIX"] == {"Ref": "IndexPrefix"}
+    assert "RDSAUDIT_DEAD_LETTER" in env and "OPENSEARCH_URL" in env
+
+
+def test_subscription_filters_on_the_audit_log_groups(template: Any) -> None:
+    lid, _ = forwarder(template)
+    subs = resources(template, "AWS::Logs::SubscriptionFilter")
+    assert sorted(s["Properties"]["LogGroupName"] for s in subs.values()) == [
+        "/aws/rds/cluster/prod-aurora/audit",
+        "/aws/rds/instance/mysql-1/audit",
+    ]
+    for s in subs.values():
+        assert s["Properties"]["DestinationArn"] == {"Fn::GetAtt": [lid, "Arn"]}
+        assert s["Properties"]["FilterPattern"] == ""
+
+
+def test_one_logs_permission_scoped_to_this_account(template: Any) -> None:
+    perms = [
+        p
+        for p in resources(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "logs.amazonaws.com"
+    ]
+    assert len(perms) == 1
+    props = perms[0]["Properties"]
+    assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "log-group:/aws/rds/*" in json.dumps(props["SourceArn"])
+
+
+def test_subscriptions_depend_on_the_setup_resource(template: Any) -> None:
+    [setup_id] = resources(template, "Custom::RdsAuditSetup")
+    [permission_id] = [
+        k
+        for k, p in resources(template, "AWS::Lambda::Permission").items()
+        if p["Properties"]["Principal"] == "logs.amazonaws.com"
+    ]
+    for sub in resources(template, "AWS::Logs::SubscriptionFilter").values():
+        assert setup_id in sub["DependsOn"] and permission_id in sub["DependsOn"]
+    [setup] = resources(template, "Custom::RdsAuditSetup").values()
+    assert setup["Properties"]["RetentionDays"] == {"Ref": "RetentionDays"}
+
+
+def test_on_failure_destination_and_retries(template: Any) -> None:
+    [queue_id] = resources(template, "AWS::SQS::Queue")
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 21600,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        },
+    )
+
+
+def test_encryption_everywhere(template: Any) -> None:
+    template.has_resource_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
+    for bucket in resources(template, "AWS::S3::Bucket").values():
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert props["LifecycleConfiguration"]["Rules"]
+    for policy in resources(template, "AWS::S3::BucketPolicy").values():
+        assert "aws:SecureTransport" in json.dumps(policy)
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties(
+        "AWS::OpenSearchService::Domain",
+        {
+            "EncryptionAtRestOptions": {"Enabled": True},
+            "NodeToNodeEncryptionOptions": {"Enabled": True},
+            "DomainEndpointOptions": {"EnforceHTTPS": True, "TLSSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
+            "AdvancedSecurityOptions": Match.object_like({"Enabled": True}),
+            "EBSOptions": Match.object_like({"VolumeType": "gp3"}),
+        },
+    )
+
+
+def test_domain_access_policy_is_never_open(template: Any) -> None:
+    def statements(o: Any) -> Any:
+        if isinstance(o, dict):
+            if "Effect" in o and "Action" in o:
+                yield o
+            for v in o.values():
+                yield from statements(v)
+        elif isinstance(o, list):
+            for v in o:
+                yield from statements(v)
+
+    for st in statements(template.to_json()):
+        if st["Effect"] == "Allow":
+            assert st.get("Principal") not in ("*", {"AWS": "*"}), st
+            assert "es:*" not in json.dumps(st["Action"]), st
+    # the domain's resource policy names this stack's roles, nothing wider
+    policies = [r for r in template.to_json()["Resources"].values() if "AccessPolicies" in json.dumps(r)]
+    assert policies
+    text = json.dumps(policies)
+    assert "ForwarderFunctionServiceRole" in text and "SearchAdminRole" in text
+
+
+def test_forwarder_iam_only_the_verbs_it_uses_on_that_domain(template: Any) -> None:
+    _, fn = forwarder(template)
+    role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    [policy] = [
+        p for p in resources(template, "AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
+    ]
+    es = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "es:ESHttpPost" in json.dumps(s["Action"])]
+    [statement] = es
+    assert sorted(statement["Action"]) == ["es:ESHttpGet", "es:ESHttpPost"]
+    [domain_id] = resources(template, "AWS::OpenSearchService::Domain")
+    assert all(domain_id in json.dumps(r) for r in statement["Resource"])
+
+
+def test_failed_login_metric_filters_and_alarms(template: Any) -> None:
+    filters = [
+        f["Properties"]
+        for f in resources(template, "AWS::Logs::MetricFilter").values()
+        if f["Properties"]["FilterPattern"] == '"FAILED_CONNECT"'
+    ]
+    assert sorted(f["LogGroupName"] for f in filters) == [
+        "/aws/rds/cluster/prod-aurora/audit",
+        "/aws/rds/instance/mysql-1/audit",
+    ]
+    names = {f["MetricTransformations"][0]["MetricName"] for f in filters}
+    alarms = [
+        a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") in names
+    ]
+    assert len(alarms) == 2
+    for alarm in alarms:
+        assert alarm["Threshold"] == {"Ref": "FailedLoginThreshold"}
+        assert alarm["Period"] == {"Ref": "FailedLoginPeriodSeconds"}
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["AlarmActions"]
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "dba@example.com"})
+
+
+def test_operational_alarms(template: Any) -> None:
+    metrics = {a["Properties"].get("MetricName") for a in resources(template, "AWS::CloudWatch::Alarm").values()}
+    assert {
+        "Errors",
+        "Throttles",
+        "ApproximateNumberOfMessagesVisible",
+        "DeadLetteredDocuments",
+        "DeadLetteredPayloads",
+    } <= metrics
+    patterns = {f["Properties"]["FilterPattern"] for f in resources(template, "AWS::Logs::MetricFilter").values()}
+    assert "{ $.dead_lettered > 0 }" in patterns
+
+
+def test_backfill_distributed_map_with_bounded_concurrency(template: Any) -> None:
+    [sm] = resources(template, "AWS::StepFunctions::StateMachine").values()
+    definition = json.dumps(sm["Properties"]["DefinitionString"])
+    assert "DISTRIBUTED" in definition and "MaxConcurrency" in definition and "listObjectsV2" in definition
+    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "handler.app.backfill_handler"})
+
+
+def test_imported_domain_variant(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    arn = "arn:aws:es:eu-west-1:123456789012:domain/audit"
+    _, stack = synth(
+        tmp_path, **{"rdsaudit:domainEndpoint": "search-audit.eu-west-1.es.amazonaws.com", "rdsaudit:domainArn": arn}
+    )
+    t = Template.from_stack(stack)
+    t.resource_count_is("AWS::OpenSearchService::Domain", 0)
+    assert f"{arn}/*" in json.dumps(t.to_json())
+
+
+def test_cdk_nag_fails_an_insecure_resource(tmp_path: Path) -> None:
+    """The check is live: an unacknowledged finding stops the synth."""
+    from aws_cdk import App, Stack, Validations
+    from aws_cdk import aws_s3 as s3
+    from cdk_nag import AwsSolutionsChecks
+
+    application = App(outdir=str(tmp_path))
+    s3.Bucket(Stack(application, "Bad"), "Open")
+    Validations.of(application).add_plugins(AwsSolutionsChecks(application))
+    with pytest.raises(Exception, match="ValidationFailed"):
+        application.synth()
+
+
+def test_cfn_lint_passes(tmp_path: Path) -> None:
+    synth(tmp_path)
+    template = tmp_path / "RdsAudit.template.json"
+    # W3005 (a DependsOn also implied by a GetAtt) is how aws-cdk-lib writes role dependencies: harmless.
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
