@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from handler.config import Settings
@@ -22,14 +21,23 @@ logger = logging.getLogger("rdsaudit")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
 
-@dataclass
 class Runtime:
-    settings: Settings
-    client: Any
-    writer: BulkWriter
-    dead_letters: DeadLetterStore
-    options: TransformOptions
-    template_checked: bool = False
+    """Settings and clients built once per container."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: Any,
+        writer: BulkWriter,
+        dead_letters: DeadLetterStore,
+        options: TransformOptions,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.writer = writer
+        self.dead_letters = dead_letters
+        self.options = options
+        self.template_checked = False
 
 
 _runtime: Runtime | None = None

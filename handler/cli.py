@@ -116,8 +116,6 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def _settings(command: str, index_prefix: str | None = None) -> Any:
     """Settings from the environment, with an --index-prefix override; None (after saying why) when invalid."""
-    import dataclasses
-
     from handler.config import Settings, valid_index_prefix
     from handler.errors import ConfigError
 
@@ -126,7 +124,7 @@ def _settings(command: str, index_prefix: str | None = None) -> Any:
         if index_prefix:
             if not valid_index_prefix(index_prefix):
                 raise ConfigError(f"--index-prefix {index_prefix!r} is not a valid index prefix")
-            settings = dataclasses.replace(settings, index_prefix=index_prefix)
+            settings = settings._replace(index_prefix=index_prefix)
     except ConfigError as e:
         print(f"rdsaudit {command}: {e}", file=sys.stderr)
         return None
@@ -200,7 +198,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     try:
         for action in transformer.actions(read_raw_events(stream)):
-            record = {"index": action.index, "id": action.doc_id, "doc": action.document()}
+            record = {"index": action.index_name, "id": action.doc_id, "doc": action.document()}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         if stream is not sys.stdin.buffer:

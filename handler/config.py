@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from handler.errors import ConfigError
 
@@ -42,12 +42,11 @@ def valid_index_prefix(prefix: str) -> bool:
     return _PREFIX.fullmatch(prefix) is not None
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     opensearch_url: str = "http://127.0.0.1:9200"
     auth: str = "none"
     username: str = ""
-    password: str = field(default="", repr=False)
+    password: str = ""
     sigv4_service: str = "es"
     aws_region: str = ""
     verify_certs: bool = True
@@ -62,6 +61,10 @@ class Settings:
     deadline_margin: float = 3.0
     ensure_template: bool = True
     checkpoint: str = ""
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
+        return f"Settings({shown})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

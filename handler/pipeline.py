@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from handler.errors import DecodeError
@@ -15,25 +14,25 @@ from handler.transforms.batch import BatchTransformer, TransformOptions
 from handler.transforms.context import cloudwatch_context
 
 
-@dataclass
 class Outcome:
     """Every event is accounted for: received = indexed + already_present + dead_lettered + pending."""
 
-    message_type: str = ""
-    log_group: str | None = None
-    received: int = 0
-    indexed: int = 0
-    already_present: int = 0
-    parse_failures: int = 0
-    dead_lettered: int = 0
-    pending: int = 0
-    pending_reason: str = ""
-    payload_dead_lettered: str = ""  # the reason, when the whole payload could not be decoded
-    indices: dict[str, int] = field(default_factory=dict)
-    dead_letters: list[str] = field(default_factory=list)
-    requests: int = 0
-    retries: int = 0
-    duration_ms: int = 0
+    def __init__(self) -> None:
+        self.message_type = ""
+        self.log_group: str | None = None
+        self.received = 0
+        self.indexed = 0
+        self.already_present = 0
+        self.parse_failures = 0
+        self.dead_lettered = 0
+        self.pending = 0
+        self.pending_reason = ""
+        self.payload_dead_lettered = ""  # the reason, when the whole payload could not be decoded
+        self.indices: dict[str, int] = {}
+        self.dead_letters: list[str] = []
+        self.requests = 0
+        self.retries = 0
+        self.duration_ms = 0
 
     def balanced(self) -> bool:
         return self.received == self.indexed + self.already_present + self.dead_lettered + self.pending
@@ -91,7 +90,7 @@ def rejection_record(rejection: Rejection, ctx: Context) -> dict[str, Any]:
         "reason": _reason(rejection.error),
         "status": rejection.status,
         "error": rejection.error,
-        "index": action.index,
+        "index": action.index_name,
         "id": action.doc_id,
         "line": action.line,
         "event_ms": action.event_ms,

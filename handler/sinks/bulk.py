@@ -167,7 +167,7 @@ class BulkWriter:
                 decision = item_decision(int(status) if isinstance(status, int) else 0, error)
             if decision is Decision.INDEXED:
                 result.indexed += 1
-                result.indices[action.index] = result.indices.get(action.index, 0) + 1
+                result.indices[action.index_name] = result.indices.get(action.index_name, 0) + 1
             elif decision is Decision.ALREADY_PRESENT:
                 result.already_present += 1
             elif decision is Decision.RETRY:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from handler.errors import DeadLetterError
 
@@ -48,10 +49,16 @@ def _name(kind: str, key: str) -> str:
 
 
 class LocalDeadLetters:
+    """For local runs. (pathlib and tempfile are imported here, off the Lambda cold path.)"""
+
     def __init__(self, directory: str | os.PathLike[str]) -> None:
-        self.directory = Path(directory)
+        from pathlib import Path
+
+        self.directory: Path = Path(directory)
 
     def write(self, kind: str, key: str, records: list[dict[str, Any]]) -> str:
+        import tempfile
+
         path = self.directory / _name(kind, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,9 +74,13 @@ class LocalDeadLetters:
         yield from (str(p) for p in sorted((self.directory / kind).glob("*/*.ndjson")))
 
     def read(self, location: str) -> list[dict[str, Any]]:
-        return _records(Path(location).read_bytes())
+        with open(location, "rb") as f:
+            return _records(f.read())
 
     def rewrite(self, location: str, records: list[dict[str, Any]]) -> None:
+        import tempfile
+        from pathlib import Path
+
         path = Path(location)
         if not records:
             path.unlink(missing_ok=True)

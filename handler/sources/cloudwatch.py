@@ -12,8 +12,7 @@ import gzip
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -24,8 +23,7 @@ DATA_MESSAGE = "DATA_MESSAGE"
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionPayload:
+class SubscriptionPayload(NamedTuple):
     message_type: str
     owner: str | None
     log_group: str | None

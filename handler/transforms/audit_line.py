@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 AURORA = "aurora"
 RDS_MYSQL = "rds_mysql"
@@ -31,8 +31,7 @@ _INT = re.compile(r"-?\d+", re.ASCII)
 _MAX_EPOCH_SECONDS = 9_214_646_400  # 2262-01-01
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
+class AuditRecord(NamedTuple):
     timestamp: str  # ISO 8601, UTC, microseconds kept where the line has them
     day: str  # YYYY.MM.DD of the timestamp, for the daily index
     dialect: str
@@ -48,8 +47,7 @@ class AuditRecord:
     connection_type: str
 
 
-@dataclass(frozen=True, slots=True)
-class ParseFailure:
+class ParseFailure(NamedTuple):
     reason: str
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -24,8 +24,7 @@ from handler.transforms.document import (
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass(frozen=True, slots=True)
-class TransformOptions:
+class TransformOptions(NamedTuple):
     index_prefix: str = "rdsaudit"
     mask_secrets: bool = True
 

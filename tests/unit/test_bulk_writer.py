@@ -14,7 +14,7 @@ def actions(n: int) -> list[Action]:
     out = []
     for i in range(n):
         head = json.dumps({"create": {"_index": "x", "_id": str(i)}}).encode()
-        out.append(Action(index="x", doc_id=str(i), body=head + b"\n" + b'{"n":%d}\n' % i, line=f"line {i}"))
+        out.append(Action(index_name="x", doc_id=str(i), body=head + b"\n" + b'{"n":%d}\n' % i, line=f"line {i}"))
     return out
 
 

@@ -7,7 +7,7 @@ from handler.sinks.chunker import Chunker, body_of, chunks
 
 
 def action(size: int, n: int = 0) -> Action:
-    return Action(index="i", doc_id=str(n), body=b"x" * size, line=str(n))
+    return Action(index_name="i", doc_id=str(n), body=b"x" * size, line=str(n))
 
 
 def test_byte_bound() -> None:

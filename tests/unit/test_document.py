@@ -101,7 +101,7 @@ def test_parse_failure_document_uses_event_time() -> None:
     t = BatchTransformer(Context(log_group="g"), TransformOptions())
     action = t.action(RawEvent("not an audit line IDENTIFIED BY 'pw'", 1_700_000_000_123))
     doc = action.document()
-    assert action.index == "rdsaudit-2023.11.14"
+    assert action.index_name == "rdsaudit-2023.11.14"
     assert doc["@timestamp"] == "2023-11-14T22:13:20.123Z"
     assert doc["tags"] == ["parse_failure"]
     assert doc["message"] == "not an audit line IDENTIFIED BY '***'"
@@ -139,7 +139,7 @@ def test_skip_keeps_later_ids_and_failure_times_identical() -> None:
     for line in lines[:2]:
         resumed.skip(RawEvent(line))
     rest = [resumed.action(RawEvent(line)) for line in lines[2:]]
-    assert [(a.doc_id, a.index, a.body) for a in rest] == [(a.doc_id, a.index, a.body) for a in expected[2:]]
+    assert [(a.doc_id, a.index_name, a.body) for a in rest] == [(a.doc_id, a.index_name, a.body) for a in expected[2:]]
 
 
 def test_occurrence_memory_is_bounded() -> None:
