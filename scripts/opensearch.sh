@@ -4,10 +4,17 @@
 # The distribution comes from Maven Central (integ-test-zip: core modules, no plugins, no JDK) and is cached.
 # Environment: OPENSEARCH_VERSION, OPENSEARCH_PORT (default 9200), OPENSEARCH_NAME (default "default"; several
 # named nodes may run side by side on different ports), OPENSEARCH_EXTRA_SETTINGS (extra opensearch.yml lines),
-# OPENSEARCH_HEAP (default 512m).
+# OPENSEARCH_HEAP (default 512m), OPENSEARCH_SECURITY=1 (install the security plugin with its demo TLS
+# configuration; HTTPS, admin password from OPENSEARCH_INITIAL_ADMIN_PASSWORD).
 set -euo pipefail
 
-VERSION="${OPENSEARCH_VERSION:-2.19.6}"   # the one place the test node's version is pinned
+# The one place the test node's version is pinned. The security plugin is published on Maven Central for 2.19.4
+# but not 2.19.6 (and index management for neither), so a secure node uses the newest version it exists for.
+DEFAULT_VERSION=2.19.6
+SECURITY_VERSION=2.19.4
+SECURITY="${OPENSEARCH_SECURITY:-0}"
+if [[ "$SECURITY" == 1 ]]; then DEFAULT_VERSION="$SECURITY_VERSION"; fi
+VERSION="${OPENSEARCH_VERSION:-$DEFAULT_VERSION}"
 PORT="${OPENSEARCH_PORT:-9200}"
 NAME="${OPENSEARCH_NAME:-default}"
 HEAP="${OPENSEARCH_HEAP:-512m}"
@@ -15,13 +22,28 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rdsaudit"
 # The node must not run as root, so its files live where an unprivileged user can reach them.
 RUNROOT="${RDSAUDIT_OPENSEARCH_HOME:-/var/tmp/rdsaudit-opensearch}"
 HOME_DIR="$RUNROOT/opensearch-$VERSION"
+if [[ "$SECURITY" == 1 ]]; then HOME_DIR="$RUNROOT/opensearch-$VERSION-security"; fi
 NODE_DIR="$RUNROOT/nodes/$NAME"
 URL="http://127.0.0.1:$PORT"
+CURL_AUTH=()
+if [[ "$SECURITY" == 1 ]]; then
+  URL="https://127.0.0.1:$PORT"
+  CURL_AUTH=(-k -u "admin:${OPENSEARCH_INITIAL_ADMIN_PASSWORD:?set OPENSEARCH_INITIAL_ADMIN_PASSWORD for a secure node}")
+fi
 OS_USER="rdsaudit-os"
 
 log() { printf 'opensearch: %s\n' "$*" >&2; }
 
-answers() { curl -fsS -m 2 "$URL/_cluster/health" >/dev/null 2>&1; }
+answers() { curl -fsS -m 2 "${CURL_AUTH[@]}" "$URL/_cluster/health" >/dev/null 2>&1; }
+
+maven_zip() {  # group:artifact:version → cached zip path
+  local coords="$1" file="$CACHE/$(echo "$1" | cut -d: -f2)-$(echo "$1" | cut -d: -f3).zip"
+  if [[ ! -s "$file" ]]; then
+    mkdir -p "$CACHE"
+    mvn -q -B dependency:copy "-Dartifact=$coords:zip" "-DoutputDirectory=$CACHE" >&2
+  fi
+  echo "$file"
+}
 
 fetch() {
   local zip="$CACHE/opensearch-$VERSION.zip"
@@ -32,7 +54,7 @@ fetch() {
       "-Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$VERSION:zip" \
       "-DoutputDirectory=$CACHE" >&2
   fi
-  if [[ ! -x "$HOME_DIR/bin/opensearch" ]]; then
+  if [[ ! -x "$HOME_DIR/bin/opensearch" || ( "$SECURITY" == 1 && ! -d "$HOME_DIR/plugins/opensearch-security" ) ]]; then
     mkdir -p "$RUNROOT"
     local tmp; tmp="$(mktemp -d "$RUNROOT/unpack.XXXXXX")"
     # python's zipfile rather than unzip, which a fresh machine may lack; it drops the exec bits.
@@ -42,7 +64,24 @@ fetch() {
     rm -rf "$HOME_DIR"
     mv "$tmp/opensearch-$VERSION" "$HOME_DIR"
     rmdir "$tmp"
+    if [[ "$SECURITY" == 1 ]]; then install_security; fi
   fi
+}
+
+install_security() {
+  local plugin; plugin="$(maven_zip "org.opensearch.plugin:opensearch-security:$VERSION.0")"
+  local jh; jh="$(java_home)"
+  OPENSEARCH_JAVA_HOME="$jh" "$HOME_DIR/bin/opensearch-plugin" install --batch "file://$plugin" >/dev/null
+  chmod +x "$HOME_DIR/plugins/opensearch-security/tools/"*.sh
+  # Demo TLS certificates and settings, written into the distribution's config (copied to each node below).
+  OPENSEARCH_JAVA_HOME="$jh" JAVA_HOME="$jh" \
+    "$HOME_DIR/plugins/opensearch-security/tools/install_demo_configuration.sh" -y -i -s >"$HOME_DIR/demo-config.log" 2>&1
+}
+
+security_settings() {
+  # the block the demo installer appended to the distribution's opensearch.yml
+  sed -n '/Start OpenSearch Security Demo Configuration/,/End OpenSearch Security Demo Configuration/p' \
+    "$HOME_DIR/config/opensearch.yml" | grep -v -E '^(network.host|discovery.type|node.max_local_storage_nodes):'
 }
 
 run_as() {
@@ -69,6 +108,8 @@ up() {
   rm -rf "$NODE_DIR"
   mkdir -p "$NODE_DIR/data" "$NODE_DIR/logs" "$NODE_DIR/config"
   cp -r "$HOME_DIR/config/." "$NODE_DIR/config/"
+  # the security plugin reads its own config and certificates relative to the node's config folder
+  if [[ "$SECURITY" == 1 ]]; then cp -r "$HOME_DIR/config/opensearch-security" "$NODE_DIR/config/" 2>/dev/null || true; fi
   # jvm.options names gc.log and heap dumps relative to the install; keep them with this node instead.
   sed -i -e "s#file=logs/#file=$NODE_DIR/logs/#" -e "s#HeapDumpPath=data#HeapDumpPath=$NODE_DIR/data#" \
     -e "s#ErrorFile=logs/#ErrorFile=$NODE_DIR/logs/#" "$NODE_DIR/config/jvm.options"
@@ -85,6 +126,7 @@ path.logs: $NODE_DIR/logs
 cluster.routing.allocation.disk.threshold_enabled: false
 ${OPENSEARCH_EXTRA_SETTINGS:-}
 YML
+  if [[ "$SECURITY" == 1 ]]; then security_settings >> "$NODE_DIR/config/opensearch.yml"; fi
   local jh; jh="$(java_home)"
   run_as env OPENSEARCH_JAVA_HOME="$jh" OPENSEARCH_PATH_CONF="$NODE_DIR/config" \
     OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
@@ -92,7 +134,7 @@ YML
       log "failed to start; see $NODE_DIR/logs"; tail -n 30 "$NODE_DIR/stdout.log" >&2 || true; exit 1; }
   for i in $(seq 1 180); do
     if answers; then
-      curl -fsS -m 30 "$URL/_cluster/health?wait_for_status=yellow&timeout=30s" >/dev/null
+      curl -fsS -m 30 "${CURL_AUTH[@]}" "$URL/_cluster/health?wait_for_status=yellow&timeout=30s" >/dev/null
       return 0
     fi
     if [[ -f "$NODE_DIR/pid" ]]; then
