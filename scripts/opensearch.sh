@@ -71,7 +71,8 @@ fetch() {
 install_security() {
   local plugin; plugin="$(maven_zip "org.opensearch.plugin:opensearch-security:$VERSION.0")"
   local jh; jh="$(java_home)"
-  OPENSEARCH_JAVA_HOME="$jh" "$HOME_DIR/bin/opensearch-plugin" install --batch "file://$plugin" >/dev/null
+  OPENSEARCH_JAVA_HOME="$jh" "$HOME_DIR/bin/opensearch-plugin" install --batch "file://$plugin" \
+    >"$HOME_DIR/plugin-install.log" 2>&1 || { cat "$HOME_DIR/plugin-install.log" >&2; exit 1; }
   chmod +x "$HOME_DIR/plugins/opensearch-security/tools/"*.sh
   # Demo TLS certificates and settings, written into the distribution's config (copied to each node below).
   OPENSEARCH_JAVA_HOME="$jh" JAVA_HOME="$jh" \

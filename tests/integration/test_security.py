@@ -1,0 +1,140 @@
+"""The security roles on a real node with the security plugin (2.19.4: the newest version Maven Central serves
+the plugin for): setup creates and maps them, the forwarder indexes as rdsaudit_writer, and the writer can do
+nothing else. (The index-management plugin is not on Maven Central: the ISM policy is checked against the
+documented API shape in tests/unit/test_mappings.py.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handler import app
+from handler.cli import main
+from tests.events import sample_events, sample_lines
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+PORT = 9221
+URL = f"https://127.0.0.1:{PORT}"
+# A throwaway password for a node bound to 127.0.0.1 for the length of the tests.
+ADMIN_PASSWORD = "Rdsaudit-Local-Test-7q!"
+FORWARDER_ROLE = "arn:aws:iam::123456789012:role/rdsaudit-forwarder"
+USER_PASSWORD = "Writer-Local-Test-3k!"
+
+
+def node_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "OPENSEARCH_SECURITY": "1",
+        "OPENSEARCH_NAME": "secure",
+        "OPENSEARCH_PORT": str(PORT),
+        "OPENSEARCH_HEAP": "512m",
+        "OPENSEARCH_INITIAL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+
+
+@pytest.fixture(scope="module")
+def secure_node(opensearch_url: str) -> Iterator[str]:
+    up = subprocess.run(
+        [str(ROOT / "scripts/opensearch.sh"), "up"],
+        env=node_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if up.returncode != 0:
+        pytest.fail(f"could not start the node with the security plugin: {up.stderr[-3000:]}")
+    yield URL
+    subprocess.run([str(ROOT / "scripts/opensearch.sh"), "down"], env=node_env(), check=False, timeout=120)
+
+
+def client(user: str, password: str) -> Any:
+    from opensearchpy import OpenSearch
+
+    return OpenSearch(hosts=[URL], http_auth=(user, password), verify_certs=False, ssl_show_warn=False, timeout=30)
+
+
+def as_user(monkeypatch: pytest.MonkeyPatch, prefix: str, user: str, password: str, tmp_path: Path) -> None:
+    for k, v in {
+        "OPENSEARCH_URL": URL,
+        "OPENSEARCH_AUTH": "basic",
+        "OPENSEARCH_USERNAME": user,
+        "OPENSEARCH_PASSWORD": password,
+        "OPENSEARCH_VERIFY_CERTS": "false",
+        "RDSAUDIT_INDEX_PREFIX": prefix,
+        "RDSAUDIT_DEAD_LETTER": str(tmp_path / "dl"),
+    }.items():
+        monkeypatch.setenv(k, v)
+    app.reset_runtime()
+
+
+def status(call: Any) -> int:
+    from opensearchpy.exceptions import TransportError
+
+    try:
+        call()
+    except TransportError as e:
+        return int(e.status_code)
+    return 200
+
+
+def test_setup_roles_and_least_privilege(
+    secure_node: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
+) -> None:
+    prefix = f"sec{uuid.uuid4().hex[:8]}"
+    admin = client("admin", ADMIN_PASSWORD)
+    as_user(monkeypatch, prefix, "admin", ADMIN_PASSWORD, tmp_path)
+    assert main(["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE]) == 0
+    first = capsys.readouterr().out
+    assert "role rdsaudit_writer:" in first and "role rdsaudit_reader:" in first
+    assert "role mapping rdsaudit_writer:" in first and FORWARDER_ROLE in first
+    assert "skipped (index management plugin not installed)" in first
+    assert ADMIN_PASSWORD not in first
+    assert main(["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE]) == 0
+    second = capsys.readouterr().out
+    assert "created" not in second and "updated" not in second, second
+
+    # The forwarder's identity: an internal user carrying the IAM role as backend role, as SigV4 callers do.
+    admin.transport.perform_request(
+        "PUT",
+        "/_plugins/_security/api/internalusers/rdsaudit_test_writer",
+        body={"password": USER_PASSWORD, "backend_roles": [FORWARDER_ROLE]},
+    )
+    admin.transport.perform_request(
+        "PUT", "/_plugins/_security/api/internalusers/rdsaudit_test_reader", body={"password": USER_PASSWORD}
+    )
+    admin.transport.perform_request(
+        "PUT", "/_plugins/_security/api/rolesmapping/rdsaudit_reader", body={"users": ["rdsaudit_test_reader"]}
+    )
+    admin.indices.create(index=f"other-{prefix}", body={"settings": {"number_of_replicas": 0}})
+    admin.index(index=f"other-{prefix}", body={"secret": "not for the writer"}, refresh=True)
+
+    # The forwarder, as rdsaudit_writer, indexes a whole batch (template check included).
+    as_user(monkeypatch, prefix, "rdsaudit_test_writer", USER_PASSWORD, tmp_path)
+    outcomes = [app.lambda_handler(e, None) for e in sample_events()]
+    assert sum(o["indexed"] for o in outcomes) == len(sample_lines())
+    admin.indices.refresh(index=f"{prefix}-*")
+    assert admin.count(index=f"{prefix}-*")["count"] == len(sample_lines())
+
+    writer = client("rdsaudit_test_writer", USER_PASSWORD)
+    day = f"{prefix}-2020.10.23"
+    assert status(lambda: writer.indices.delete(index=day)) == 403
+    assert status(lambda: writer.search(index=f"other-{prefix}")) == 403
+    assert status(lambda: writer.search(index=f"{prefix}-*")) == 403
+    assert status(lambda: writer.index(index=f"other-{prefix}", body={"x": 1})) == 403
+    assert status(lambda: writer.indices.put_index_template(name=prefix, body={"index_patterns": ["x-*"]})) == 403
+
+    reader = client("rdsaudit_test_reader", USER_PASSWORD)
+    assert reader.count(index=f"{prefix}-*")["count"] == len(sample_lines())
+    assert status(lambda: reader.index(index=day, body={"user": "x"})) == 403
+    assert status(lambda: reader.search(index=f"other-{prefix}")) == 403
+
+    app.reset_runtime()
+    admin.indices.delete(index=f"{prefix}-*,other-{prefix}")
