@@ -146,3 +146,67 @@ def setup_handler(event: Any, context: Any) -> dict[str, Any]:
     for change in changes:
         logger.info(json.dumps({"msg": "setup", "change": str(change)}))
     return {"PhysicalResourceId": physical_id, "Data": {"Changes": "; ".join(map(str, changes))[:3000]}}
+
+
+def _activity_runtime(context: Any) -> tuple[Runtime, float | None, Any]:
+    """The runtime with the Activity Streams template checked, and a per-invocation decryptor factory."""
+    runtime, deadline = _prepare(context)
+    settings = runtime.settings
+    if settings.ensure_template and not getattr(runtime, "activity_template_checked", False):
+        from handler.mappings import activity_index_template
+        from handler.setup import ClusterSetup
+
+        ClusterSetup(runtime.client, settings.activity_prefix).template(
+            activity_index_template(settings.activity_prefix), settings.activity_prefix
+        )
+        runtime.activity_template_checked = True  # type: ignore[attr-defined]
+    import boto3
+
+    from handler.errors import DecodeError
+    from handler.sources.activity_streams import Decryptor, cluster_id_from_stream_arn
+
+    kms = boto3.client("kms")
+    decryptors: dict[str, Decryptor] = {}  # data keys are reused within this invocation only
+
+    def decryptor_for(stream_arn: str | None) -> Decryptor:
+        cluster = settings.das_cluster_id or cluster_id_from_stream_arn(stream_arn)
+        if not cluster:
+            raise DecodeError(f"no cluster resource id: stream {stream_arn!r} is not aws-rds-das-<id>")
+        if cluster not in decryptors:
+            decryptors[cluster] = Decryptor(kms, cluster)
+        return decryptors[cluster]
+
+    return runtime, deadline, decryptor_for
+
+
+def activity_kinesis_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Kinesis event source mapping on aws-rds-das-<cluster>: partial batch response."""
+    from handler.activity import process_kinesis
+
+    runtime, deadline, decryptor_for = _activity_runtime(context)
+    result = process_kinesis(
+        event,
+        decryptor_for,
+        writer=runtime.writer,
+        dead_letters=runtime.dead_letters,
+        prefix=runtime.settings.activity_prefix,
+        mask=runtime.settings.mask_secrets,
+        deadline=deadline,
+    )
+    summary = {k: v for k, v in result.items() if k != "batchItemFailures"}
+    print(json.dumps({"msg": "activity", **summary, "failed_records": len(result["batchItemFailures"])}), flush=True)
+    return {"batchItemFailures": result["batchItemFailures"]}
+
+
+def activity_firehose_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Firehose data transformation: encrypted Activity Streams records in, decrypted documents out."""
+    from handler.activity import process_firehose
+
+    runtime, _, decryptor_for = _activity_runtime(context)
+    return process_firehose(
+        event,
+        decryptor_for,
+        prefix=runtime.settings.activity_prefix,
+        mask=runtime.settings.mask_secrets,
+        dead_letters=runtime.dead_letters,
+    )

@@ -33,6 +33,8 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_DEADLINE_MARGIN", "3", "seconds kept free before the Lambda timeout to record the outcome"),
     ("RDSAUDIT_ENSURE_TEMPLATE", "true", "install the index template at cold start when missing or older"),
     ("RDSAUDIT_CHECKPOINT", "", "backfill Lambda: s3://bucket/prefix for per-object progress (resume after a timeout)"),
+    ("RDSAUDIT_ACTIVITY_INDEX_PREFIX", "rdsactivity", "Activity Streams: daily indices <prefix>-YYYY.MM.DD"),
+    ("RDSAUDIT_DAS_CLUSTER_ID", "", "Activity Streams: cluster resource id, when the stream name does not give it"),
     ("LOG_LEVEL", "INFO", "level of the forwarder's JSON log lines"),
 )
 _DEFAULTS = {name: default for name, default, _ in VARIABLES}
@@ -61,6 +63,8 @@ class Settings(NamedTuple):
     deadline_margin: float = 3.0
     ensure_template: bool = True
     checkpoint: str = ""
+    activity_prefix: str = "rdsactivity"
+    das_cluster_id: str = ""
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -122,7 +126,15 @@ class Settings(NamedTuple):
             deadline_margin=_number("RDSAUDIT_DEADLINE_MARGIN", get("RDSAUDIT_DEADLINE_MARGIN"), 0, 60),
             ensure_template=_bool("RDSAUDIT_ENSURE_TEMPLATE", get("RDSAUDIT_ENSURE_TEMPLATE")),
             checkpoint=_s3_url("RDSAUDIT_CHECKPOINT", env.get("RDSAUDIT_CHECKPOINT", "").strip()),
+            activity_prefix=_prefix("RDSAUDIT_ACTIVITY_INDEX_PREFIX", get("RDSAUDIT_ACTIVITY_INDEX_PREFIX")),
+            das_cluster_id=env.get("RDSAUDIT_DAS_CLUSTER_ID", "").strip(),
         )
+
+
+def _prefix(name: str, value: str) -> str:
+    if not valid_index_prefix(value):
+        raise ConfigError(f"{name} must be lowercase letters, digits, '_', '.', '+' or '-', got {value!r}")
+    return value
 
 
 def _s3_url(name: str, value: str) -> str:

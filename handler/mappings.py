@@ -37,6 +37,12 @@ def index_template(prefix: str) -> dict[str, Any]:
     return body
 
 
+def activity_index_template(prefix: str) -> dict[str, Any]:
+    body: dict[str, Any] = _load("activity-index-template.json")
+    body["index_patterns"] = [f"{prefix}-*"]
+    return body
+
+
 def ism_policy(prefix: str, retention_days: int, warm_after_days: int | None = None) -> dict[str, Any]:
     """Delete after `retention_days`; optionally read-only and force-merged after `warm_after_days` first."""
     body: dict[str, Any] = _load("ism-policy.json")

@@ -66,17 +66,19 @@ class ClusterSetup:
             self._plugins = {row["component"] for row in rows}
         return self._plugins
 
-    def template(self) -> Change:
-        body = index_template(self.prefix)
+    def template(self, body: dict[str, Any] | None = None, name: str | None = None) -> Change:
+        """The audit template, or another (`body`, `name`) such as the Activity Streams one."""
+        body = body if body is not None else index_template(self.prefix)
+        name = name or self.prefix
         # The cluster normalises what it stores, so compare a checksum kept in _meta rather than the bodies.
         body.setdefault("_meta", {})["checksum"] = _checksum(body)
-        path = f"/_index_template/{self.prefix}"
+        path = f"/_index_template/{name}"
         # ignore=404 keeps the client from logging a warning for the expected "not there yet"
         found = self.client.transport.perform_request("GET", path, params={"ignore": 404})
         templates = found.get("index_templates") or [] if isinstance(found, dict) else []
         current = templates[0]["index_template"] if templates else None
         if current is not None and current.get("_meta", {}).get("checksum") == body["_meta"]["checksum"]:
-            return Change(f"index template {self.prefix}", "unchanged")
+            return Change(f"index template {name}", "unchanged")
         try:
             action = self._write("PUT", path, body, current is not None)
         except Exception as e:
@@ -85,9 +87,9 @@ class ClusterSetup:
             if current is not None and isinstance(e, AuthorizationException):
                 # A writer role may read but not replace the template: keep indexing with the installed one.
                 logger.warning("index template %s differs from this version's but cannot be updated: %s", path, e)
-                return Change(f"index template {self.prefix}", "unchanged", "differs; not allowed to update")
+                return Change(f"index template {name}", "unchanged", "differs; not allowed to update")
             raise
-        return Change(f"index template {self.prefix}", action, f"{self.prefix}-* with dynamic: false")
+        return Change(f"index template {name}", action, f"{body['index_patterns'][0]} with dynamic: false")
 
     def ism(self, retention_days: int, warm_after_days: int | None = None) -> Change:
         what = f"ISM policy {self.prefix}-retention"

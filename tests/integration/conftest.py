@@ -48,14 +48,18 @@ def client(opensearch_url: str) -> Any:
 
 
 class FakeContext:
-    """What Lambda passes as the context: the remaining time and a request id."""
+    """What Lambda passes as the context: the remaining time (counting down, as Lambda's does) and a request id."""
 
     def __init__(self, remaining_ms: int = 300_000) -> None:
-        self._deadline_ms = remaining_ms
+        import time
+
+        self._deadline = time.monotonic() + remaining_ms / 1000
         self.aws_request_id = str(uuid.uuid4())
 
     def get_remaining_time_in_millis(self) -> int:
-        return self._deadline_ms
+        import time
+
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class Forwarder:

@@ -168,17 +168,36 @@ def test_kill_and_resume_is_exactly_once(forwarder: Forwarder, tmp_path: Path) -
         "2000",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    killed = 0
-    for delay in (0.8, 1.1, 1.4, 1.7):
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+    checkpoint = tmp_path / "cp.json"
+
+    def position() -> int:
+        try:
+            return int(json.loads(checkpoint.read_text())["objects"][str(src)]["position"])
+        except (FileNotFoundError, KeyError, ValueError):
+            return 0
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    # killed before anything was recorded, then three times just after progress was recorded
+    proc = start()
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed, positions = 0, []
+    for _ in range(3):
+        before = position()
+        proc = start()
+        give_up = time.monotonic() + 120
+        while proc.poll() is None and position() <= before and time.monotonic() < give_up:
+            time.sleep(0.02)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait()
-    assert killed >= 2  # the kills landed while work was in progress
-    progress = json.loads((tmp_path / "cp.json").read_text())["objects"][str(src)]
-    assert 0 < progress["position"] <= len(lines)
+        positions.append(position())
+    assert killed >= 2, positions  # the kills landed while work was in progress
+    assert 0 < positions[0] < positions[-1] <= len(lines)
     done = subprocess.run(cmd, check=False, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert forwarder.count() == len(lines)

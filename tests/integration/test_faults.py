@@ -127,7 +127,7 @@ def test_slow_node_raises_before_the_deadline_and_redelivery_has_no_duplicates(
     through([], RDSAUDIT_DEADLINE_MARGIN="1").default = ("delay", 4.0)
     started = time.monotonic()
     with pytest.raises(IncompleteWrite):
-        forwarder.invoke(event(), remaining_ms=3000)
+        forwarder.invoke(event(), remaining_ms=3000)  # the countdown starts here, as in Lambda
     assert time.monotonic() - started < 3.0  # raised before Lambda would have killed it
     direct(monkeypatch)
     forwarder.invoke(event())

@@ -1,0 +1,105 @@
+"""Activity Streams event → document in the audit schema (same field names where the meaning is the same), id and
+index. Pure. Record versions 1.0-1.2, MySQL and PostgreSQL; unknown fields are ignored."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from typing import Any
+
+from handler.transforms.redact import mask_secrets
+
+# logTime: "2020-05-22 18:07:13.267214+00" (MySQL) or "2019-11-27 23:24:01.071+00" (PostgreSQL)
+_LOG_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?\s*(?:\+00(?::?00)?|Z)?$")
+# DAS name → our name, for fields kept as they are (strings); the shared ones are mapped in activity_document.
+_KEPT = {
+    "class": "class",
+    "objectType": "object_type",
+    "objectName": "object_name",
+    "sessionId": "session_id",
+    "clientApplication": "client_application",
+    "errorMessage": "error_message",
+    "serverType": "engine",
+    "serverVersion": "engine_version",
+    "dbProtocol": "db_protocol",
+    "transactionId": "transaction_id",
+}
+_NUMBERS = {
+    "rowCount": "row_count",
+    "statementId": "statement_id",
+    "substatementId": "substatement_id",
+    "remotePort": "remote_port",
+    "pid": "pid",
+}
+
+
+def activity_time(log_time: Any) -> tuple[str, str] | None:
+    """(@timestamp, YYYY.MM.DD) from logTime, or None when it is not a UTC time we recognise."""
+    if not isinstance(log_time, str):
+        return None
+    m = _LOG_TIME.match(log_time.strip())
+    if m is None:
+        return None
+    y, mo, d, hms, frac = m.groups()
+    stamp = f"{y}-{mo}-{d}T{hms}" + (f".{frac}" if frac else "") + "Z"
+    return stamp, f"{y}.{mo}.{d}"
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
+        return int(value)
+    return None
+
+
+def activity_document(
+    event: dict[str, Any], *, cluster: str | None, instance: str | None, version: str | None, mask: bool = True
+) -> tuple[dict[str, Any], str] | None:
+    """(document, day), or None for an event without a usable logTime (the caller dead-letters it)."""
+    when = activity_time(event.get("logTime"))
+    if when is None:
+        return None
+    doc: dict[str, Any] = {"@timestamp": when[0]}
+    for ours, theirs in (
+        ("server", "serverHost"),
+        ("user", "dbUserName"),
+        ("client", "remoteHost"),
+        ("db", "databaseName"),
+        ("operation", "command"),
+    ):
+        value = event.get(theirs)
+        if isinstance(value, str) and value:
+            doc[ours] = value
+    sql = event.get("commandText")
+    if isinstance(sql, str) and sql:
+        doc["sql"] = mask_secrets(sql) if mask else sql
+    retcode = _int(event.get("exitCode"))
+    if retcode is not None:
+        doc["retcode"] = retcode
+    for theirs, ours in _KEPT.items():
+        value = event.get(theirs)
+        if value not in (None, ""):
+            doc[ours] = str(value)
+    for theirs, ours in _NUMBERS.items():
+        number = _int(event.get(theirs))
+        if number is not None:
+            doc[ours] = number
+    if cluster:
+        doc["cluster"] = cluster
+    if instance:
+        doc["instance"] = instance
+    if version:
+        doc["record_version"] = version
+    return doc, when[1]
+
+
+def activity_id(cluster: str | None, event: dict[str, Any]) -> str:
+    """Derived from the event's content, so a redelivered Kinesis record writes nothing new."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.blake2b(f"{cluster}\x00{canonical}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
