@@ -69,16 +69,25 @@ def security_roles(prefix: str) -> dict[str, Any]:
     return roles
 
 
-def dashboards_ndjson(prefix: str) -> str:
-    """The saved objects, with the index pattern's title rewritten for `prefix`."""
+AUDIT_PATTERN_ID = "rdsaudit-index-pattern"
+ACTIVITY_PATTERN_ID = "rdsactivity-index-pattern"
+
+
+def dashboards_ndjson(prefix: str, activity_prefix: str = "rdsactivity") -> str:
+    """The saved objects, with the index patterns' titles rewritten for the prefixes in use."""
+    titles = {AUDIT_PATTERN_ID: f"{prefix}-*", ACTIVITY_PATTERN_ID: f"{activity_prefix}-*"}
     lines = []
     for line in _text("dashboards.ndjson").splitlines():
         obj = json.loads(line)
         if obj["type"] == "index-pattern":
-            obj["attributes"]["title"] = f"{prefix}-*"
+            obj["attributes"]["title"] = titles[obj["id"]]
         lines.append(json.dumps(obj, separators=(",", ":")))
     return "\n".join(lines) + "\n"
 
 
 def saved_objects(prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
     return [json.loads(line) for line in dashboards_ndjson(prefix).splitlines()]
+
+
+def activity_index_template_fields() -> Any:
+    return _load("activity-index-template.json")["template"]["mappings"]["properties"]

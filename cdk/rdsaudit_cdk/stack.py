@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from rdsaudit_cdk.activity import ActivityStreams
 from rdsaudit_cdk.alarms import Alarms
 from rdsaudit_cdk.backfill import Backfill
 from rdsaudit_cdk.domain import SearchDomain
@@ -26,6 +27,9 @@ class StackConfig:
     domain_arn: str = ""
     alarm_email: str = ""
     archive_bucket: str = ""  # historical logs for the backfill state machine
+    activity_stream_arn: str = ""  # Aurora Database Activity Streams: the aws-rds-das-<id> stream,
+    activity_kms_key_arn: str = ""  # the key the stream is encrypted with,
+    activity_cluster_id: str = ""  # and the cluster resource id (the encryption context)
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -42,6 +46,9 @@ class StackConfig:
             domain_arn=str(ctx("domainArn", "")),
             alarm_email=str(ctx("alarmEmail", "")),
             archive_bucket=str(ctx("archiveBucket", "")),
+            activity_stream_arn=str(ctx("activityStreamArn", "")),
+            activity_kms_key_arn=str(ctx("activityKmsKeyArn", "")),
+            activity_cluster_id=str(ctx("activityClusterId", "")),
         )
 
 
@@ -172,6 +179,16 @@ class RdsAuditStack(Stack):
             period_seconds=params["failed_period"].value_as_number if groups else 300,
         )
         Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
+        if config.activity_stream_arn:
+            ActivityStreams(
+                self,
+                "ActivityStreams",
+                domain=domain,
+                forwarder=forwarder,
+                stream_arn=config.activity_stream_arn,
+                kms_key_arn=config.activity_kms_key_arn,
+                cluster_resource_id=config.activity_cluster_id,
+            )
         acknowledge(
             self,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

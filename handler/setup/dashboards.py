@@ -22,8 +22,16 @@ def dashboards_session(auth: Any, verify: bool) -> Any:
     return session
 
 
-def import_saved_objects(session: Any, url: str, prefix: str, *, dry_run: bool = False, timeout: float = 30) -> Change:
-    ndjson = dashboards_ndjson(prefix)
+def import_saved_objects(
+    session: Any,
+    url: str,
+    prefix: str,
+    *,
+    activity_prefix: str = "rdsactivity",
+    dry_run: bool = False,
+    timeout: float = 30,
+) -> Change:
+    ndjson = dashboards_ndjson(prefix, activity_prefix)
     objects = [json.loads(line) for line in ndjson.splitlines()]
     what = f"Dashboards objects ({len(objects)})"
     base = url.rstrip("/")

@@ -25,7 +25,14 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
 
         client = build_client(settings)
     cluster = ClusterSetup(client, settings.index_prefix, dry_run=options.dry_run)
-    changes = [cluster.template(), cluster.ism(options.retention_days, options.warm_after_days)]
+    from handler.mappings import activity_index_template
+
+    activity = ClusterSetup(client, settings.activity_prefix, dry_run=options.dry_run)
+    changes = [
+        cluster.template(),
+        activity.template(activity_index_template(settings.activity_prefix), settings.activity_prefix),
+        cluster.ism(options.retention_days, options.warm_after_days),
+    ]
     changes += cluster.roles(options.role_arn)
     if options.dashboards_url:
         from handler.setup.dashboards import dashboards_session, import_saved_objects
@@ -39,6 +46,12 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
             auth = sigv4_auth(settings.aws_region, "es")
         session = dashboards_session(auth, settings.verify_certs)
         changes.append(
-            import_saved_objects(session, options.dashboards_url, settings.index_prefix, dry_run=options.dry_run)
+            import_saved_objects(
+                session,
+                options.dashboards_url,
+                settings.index_prefix,
+                activity_prefix=settings.activity_prefix,
+                dry_run=options.dry_run,
+            )
         )
-    return changes, cluster.requests
+    return changes, cluster.requests + activity.requests

@@ -230,3 +230,47 @@ def test_cfn_lint_passes(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_activity_streams_consumer(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    _, stack = synth(
+        tmp_path,
+        **{
+            "rdsaudit:activityStreamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/aws-rds-das-cluster-ABC",
+            "rdsaudit:activityKmsKeyArn": key,
+            "rdsaudit:activityClusterId": "cluster-ABC",
+        },
+    )
+    t = Template.from_stack(stack)
+    t.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "BisectBatchOnFunctionError": True,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "StartingPosition": "LATEST",
+        },
+    )
+    decrypt = [
+        s
+        for p in resources(t, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "kms:Decrypt"
+    ]
+    assert decrypt == [
+        {
+            "Action": "kms:Decrypt",
+            "Effect": "Allow",
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:rds:dbc-id": "cluster-ABC"}},
+        }
+    ]
+    t.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "handler.app.activity_kinesis_handler",
+            "Environment": {"Variables": Match.object_like({"RDSAUDIT_DAS_CLUSTER_ID": "cluster-ABC"})},
+        },
+    )

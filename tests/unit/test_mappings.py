@@ -11,7 +11,7 @@ import pytest
 from handler.mappings import dashboards_ndjson, index_template, ism_policy, saved_objects, security_roles
 
 
-def template_fields() -> set[str]:
+def template_fields(properties: dict[str, Any] | None = None) -> set[str]:
     out = set()
 
     def walk(props: dict[str, Any], prefix: str = "") -> None:
@@ -21,7 +21,7 @@ def template_fields() -> set[str]:
             for sub in spec.get("fields", {}):
                 out.add(f"{prefix}{name}.{sub}")
 
-    walk(index_template("rdsaudit")["template"]["mappings"]["properties"])
+    walk(properties or index_template("rdsaudit")["template"]["mappings"]["properties"])
     return out
 
 
@@ -67,8 +67,12 @@ def test_ndjson_is_valid_with_unique_ids_and_resolving_references() -> None:
 
 
 def test_every_field_used_exists_in_the_template() -> None:
-    known = template_fields()
+    from handler.mappings import ACTIVITY_PATTERN_ID, activity_index_template_fields
+
+    audit, activity = template_fields(), template_fields(activity_index_template_fields())
     for o in saved_objects():
+        is_activity = o["id"] == ACTIVITY_PATTERN_ID or any(r["id"] == ACTIVITY_PATTERN_ID for r in o["references"])
+        known = activity if is_activity else audit
         assert used_fields(o) <= known, (o["id"], used_fields(o) - known)
 
 
@@ -76,10 +80,12 @@ def test_what_the_issue_asks_for_is_there() -> None:
     by_type: dict[str, list[str]] = {}
     for o in saved_objects():
         by_type.setdefault(o["type"], []).append(o["id"])
-    assert len(by_type["index-pattern"]) == 1 and len(by_type["dashboard"]) == 1
-    assert len(by_type["search"]) == 5 and len(by_type["visualization"]) == 6
-    [pattern] = [o for o in saved_objects() if o["type"] == "index-pattern"]
-    assert pattern["attributes"]["timeFieldName"] == "@timestamp"
+    assert len(by_type["index-pattern"]) == 2 and len(by_type["dashboard"]) == 1
+    assert len([s for s in by_type["search"] if s.startswith("rdsaudit-")]) == 5
+    assert len([s for s in by_type["search"] if s.startswith("rdsactivity-")]) == 3
+    assert len(by_type["visualization"]) == 6
+    for pattern in [o for o in saved_objects() if o["type"] == "index-pattern"]:
+        assert pattern["attributes"]["timeFieldName"] == "@timestamp"
 
 
 def test_prefix_rewritten_everywhere() -> None:
@@ -89,6 +95,7 @@ def test_prefix_rewritten_everywhere() -> None:
         p["index_patterns"] == ["audit-*"] for r in security_roles("audit").values() for p in r["index_permissions"]
     )
     assert '"title":"audit-*"' in dashboards_ndjson("audit")
+    assert '"title":"activity-*"' in dashboards_ndjson("audit", "activity")
 
 
 def test_ism_policy_shape() -> None:

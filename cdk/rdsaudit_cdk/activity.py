@@ -1,0 +1,85 @@
+"""Optional Activity Streams consumer: a Lambda on the cluster's aws-rds-das-<id> Kinesis stream, allowed to decrypt
+with that key only under that cluster's encryption context."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from rdsaudit_cdk.bundling import lambda_code
+from rdsaudit_cdk.domain import SearchDomain
+from rdsaudit_cdk.forwarder import RUNTIME, Forwarder
+from rdsaudit_cdk.nag import acknowledge
+
+
+class ActivityStreams(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        domain: SearchDomain,
+        forwarder: Forwarder,
+        stream_arn: str,
+        kms_key_arn: str,
+        cluster_resource_id: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.app.activity_kinesis_handler",
+            code=lambda_code(),
+            timeout=Duration.minutes(2),
+            memory_size=512,
+            environment={**forwarder.environment, "RDSAUDIT_DAS_CLUSTER_ID": cluster_resource_id},
+            description="rdsaudit: Aurora Database Activity Streams into OpenSearch",
+        )
+        role = self.function.role
+        assert role is not None
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[kms_key_arn],
+                conditions={"StringEquals": {"kms:EncryptionContext:aws:rds:dbc-id": cluster_resource_id}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[forwarder.dead_letters.arn_for_objects("forwarder/*")]
+            )
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{forwarder.dead_letter_id()}.Arn>/forwarder/*]",
+            "Dead letters under the forwarder/ prefix of this bucket only.",
+        )
+        domain.allow(role, ["es:ESHttpGet", "es:ESHttpPost"])
+        failed = sqs.Queue(
+            self,
+            "OnFailure",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(failed, "AwsSolutions-SQS3", "This queue is itself the failure destination of the stream mapping.")
+        stream = kinesis.Stream.from_stream_arn(self, "Stream", stream_arn)
+        self.function.add_event_source(
+            sources.KinesisEventSource(
+                stream,
+                starting_position=lambda_.StartingPosition.LATEST,
+                batch_size=100,
+                bisect_batch_on_error=True,
+                report_batch_item_failures=True,
+                retry_attempts=10,
+                max_record_age=Duration.days(1),
+                on_failure=sources.SqsDlq(failed),
+            )
+        )
