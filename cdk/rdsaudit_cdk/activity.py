@@ -11,9 +11,9 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from rdsaudit_cdk.bundling import lambda_code
+from rdsaudit_cdk.bundling import rdsaudit_function
 from rdsaudit_cdk.domain import SearchDomain
-from rdsaudit_cdk.forwarder import RUNTIME, Forwarder
+from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
 
 
@@ -30,13 +30,10 @@ class ActivityStreams(Construct):
         cluster_resource_id: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = lambda_.Function(
+        self.function = rdsaudit_function(
             self,
             "Function",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler="handler.app.activity_kinesis_handler",
-            code=lambda_code(),
             timeout=Duration.minutes(2),
             memory_size=512,
             environment={**forwarder.environment, "RDSAUDIT_DAS_CLUSTER_ID": cluster_resource_id},
@@ -51,16 +48,7 @@ class ActivityStreams(Construct):
                 conditions={"StringEquals": {"kms:EncryptionContext:aws:rds:dbc-id": cluster_resource_id}},
             )
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[forwarder.dead_letters.arn_for_objects("forwarder/*")]
-            )
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::<{forwarder.dead_letter_id()}.Arn>/forwarder/*]",
-            "Dead letters under the forwarder/ prefix of this bucket only.",
-        )
+        forwarder.allow_dead_letters(role)
         domain.allow(role, ["es:ESHttpGet", "es:ESHttpPost"])
         failed = sqs.Queue(
             self,

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from rdsaudit_cdk.bundling import lambda_code
+from rdsaudit_cdk.bundling import rdsaudit_function
 from rdsaudit_cdk.domain import SearchDomain
-from rdsaudit_cdk.forwarder import RUNTIME, Forwarder
+from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
 
 
@@ -34,13 +33,10 @@ class Backfill(Construct):
             return
         archive = s3.Bucket.from_bucket_name(self, "Archive", archive_bucket)
         dead_letters = forwarder.dead_letters
-        self.function = lambda_.Function(
+        self.function = rdsaudit_function(
             self,
             "Function",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler="handler.app.backfill_handler",
-            code=lambda_code(),
             timeout=Duration.minutes(15),
             memory_size=1024,
             environment={
@@ -55,9 +51,7 @@ class Backfill(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[archive.arn_for_objects("*")])
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[dead_letters.arn_for_objects("forwarder/*")])
-        )
+        forwarder.allow_dead_letters(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject"],
@@ -67,7 +61,6 @@ class Backfill(Construct):
         dl = f"<{forwarder.dead_letter_id()}.Arn>"
         for resource, reason in (
             (f"arn:<AWS::Partition>:s3:::{archive_bucket}/*", "Reads any object of the archive it is asked to index."),
-            (f"{dl}/forwarder/*", "Dead letters under the forwarder/ prefix only."),
             (f"{dl}/backfill-checkpoints/*", "One checkpoint object per source object, under its own prefix."),
         ):
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)

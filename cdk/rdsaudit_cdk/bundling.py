@@ -7,13 +7,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_VERSION = "3.14"  # keep in step with forwarder.RUNTIME
+PYTHON_VERSION = "3.14"  # the asset's wheels are installed for this runtime
+RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 def source_hash() -> str:
@@ -59,6 +62,19 @@ class LocalBundling:
             check=True,
         )
         return True
+
+
+def rdsaudit_function(scope: Construct, construct_id: str, *, handler: str, **props: Any) -> lambda_.Function:
+    """A function running the rdsaudit package: the one runtime, architecture and asset for all of them."""
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=handler,
+        code=lambda_code(),
+        **props,
+    )
 
 
 def lambda_code() -> lambda_.Code:

@@ -6,18 +6,15 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from rdsaudit_cdk.bundling import lambda_code
+from rdsaudit_cdk.bundling import rdsaudit_function
 from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.nag import acknowledge
-
-RUNTIME = lambda_.Runtime.PYTHON_3_14  # keep in step with bundling.PYTHON_VERSION
 
 
 class Forwarder(Construct):
@@ -77,13 +74,10 @@ class Forwarder(Construct):
             "RDSAUDIT_MASK_SECRETS": params["mask"].value_as_string,
             "RDSAUDIT_DEAD_LETTER": f"s3://{self.dead_letters.bucket_name}/forwarder",
         }
-        self.function = lambda_.Function(
+        self.function = rdsaudit_function(
             self,
             "Function",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler="handler.app.lambda_handler",
-            code=lambda_code(),
             memory_size=params["memory"].value_as_number,  # type: ignore[arg-type]
             timeout=Duration.seconds(params["timeout"].value_as_number),
             reserved_concurrent_executions=params["concurrency"].value_as_number,  # type: ignore[arg-type]
@@ -95,16 +89,20 @@ class Forwarder(Construct):
             max_event_age=Duration.hours(6),
             on_failure=destinations.SqsDestination(self.on_failure),
         )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.dead_letters.arn_for_objects("forwarder/*")])
-        )
-        acknowledge(
-            self.function.role,
-            f"AwsSolutions-IAM5[Resource::<{self.dead_letter_id()}.Arn>/forwarder/*]",
-            "Dead letters are objects named by payload digest under the forwarder/ prefix of this bucket only.",
-        )
+        self.allow_dead_letters(self.function.role)  # type: ignore[arg-type]
         domain.allow(self.function.role, ["es:ESHttpGet", "es:ESHttpPost"])  # type: ignore[arg-type]
 
     def dead_letter_id(self) -> str:
         """The bucket's logical id, as cdk-nag names it in findings."""
         return Stack.of(self).get_logical_id(self.dead_letters.node.default_child)  # type: ignore[arg-type]
+
+    def allow_dead_letters(self, role: iam.IRole) -> None:
+        """Write access to the dead-letter objects, and nothing else of the bucket."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.dead_letters.arn_for_objects("forwarder/*")])
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{self.dead_letter_id()}.Arn>/forwarder/*]",
+            "Dead letters are objects named by payload digest under the forwarder/ prefix of this bucket only.",
+        )

@@ -6,13 +6,11 @@ from typing import Any
 
 from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from rdsaudit_cdk.bundling import lambda_code, source_hash
+from rdsaudit_cdk.bundling import rdsaudit_function, source_hash
 from rdsaudit_cdk.domain import SearchDomain
-from rdsaudit_cdk.forwarder import RUNTIME
 from rdsaudit_cdk.nag import acknowledge
 
 
@@ -36,13 +34,10 @@ class Setup(Construct):
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "CloudWatch Logs write access for the setup function's own logs, and nothing else.",
         )
-        function = lambda_.Function(
+        function = rdsaudit_function(
             self,
             "Function",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler="handler.app.setup_handler",
-            code=lambda_code(),
             role=domain.admin_role,
             timeout=Duration.minutes(5),
             memory_size=256,

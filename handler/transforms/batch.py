@@ -29,6 +29,16 @@ class TransformOptions(NamedTuple):
     mask_secrets: bool = True
 
 
+def _digest(line: str) -> tuple[str, bytes]:
+    """The line as it will be stored, and its digest."""
+    try:
+        return line, line_digest(line)
+    except UnicodeEncodeError:
+        # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
+        line = _SURROGATE.sub("\ufffd", line)
+        return line, line_digest(line)
+
+
 class Occurrences:
     """How often each line digest was seen, remembering at most `limit` distinct lines (oldest forgotten first).
 
@@ -73,23 +83,12 @@ class BatchTransformer:
 
     def action(self, event: RawEvent, doc_id: str | None = None) -> Action:
         """`doc_id` overrides the derived id (a replay keeps the id the line was first given)."""
-        line = event.line
-        try:
-            digest = line_digest(line)
-        except UnicodeEncodeError:
-            # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
-            line = _SURROGATE.sub("\ufffd", line)
-            digest = line_digest(line)
+        line, digest = _digest(event.line)
         return self._action(line, digest, event.timestamp_ms, doc_id)
 
     def skip(self, event: RawEvent) -> None:
         """Account for a line an earlier run already wrote, so the lines after it get the same ids and times."""
-        line = event.line
-        try:
-            digest = line_digest(line)
-        except UnicodeEncodeError:
-            line = _SURROGATE.sub("\ufffd", line)
-            digest = line_digest(line)
+        line, digest = _digest(event.line)
         self._occurrences.next(digest)
         rec = parse_line(line)
         if isinstance(rec, AuditRecord):
