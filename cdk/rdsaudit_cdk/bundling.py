@@ -65,7 +65,13 @@ class LocalBundling:
 
 
 def rdsaudit_function(scope: Construct, construct_id: str, *, handler: str, **props: Any) -> lambda_.Function:
-    """A function running the rdsaudit package: the one runtime, architecture and asset for all of them."""
+    """A function running the rdsaudit package: the one runtime, architecture and asset for all of them, in the
+    stack's VPC when it has one."""
+    from rdsaudit_cdk.network import Network
+
+    network = Network.of(scope)
+    if network is not None:
+        props = {**network.function_props(), **props}
     return lambda_.Function(
         scope,
         construct_id,

@@ -15,10 +15,13 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.network import Network
 
 
 class SearchDomain(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint: str = "", arn: str = "") -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, endpoint: str = "", arn: str = "", network: Network | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.admin_role = iam.Role(
             self,
@@ -64,6 +67,11 @@ class SearchDomain(Construct):
                 app_log_group=slow_logs,
             ),
             removal_policy=RemovalPolicy.RETAIN,
+            **(
+                {"vpc": network.vpc, "vpc_subnets": [network.subnets], "security_groups": [network.domain]}
+                if network
+                else {}
+            ),
         )
         self.domain = domain
         acknowledge(
@@ -75,15 +83,17 @@ class SearchDomain(Construct):
         self.arn = domain.domain_arn
         acknowledge(
             domain,
-            "AwsSolutions-OS1",
-            "Public endpoint on purpose (no VPC to reach from Lambda); every request is SigV4-signed, the "
-            "access policy names only this stack's roles, and fine-grained access control is on.",
-        )
-        acknowledge(
-            domain,
             "AwsSolutions-OS3",
-            "Callers are Lambda functions without fixed addresses; access is limited by IAM principals instead.",
+            "Callers are Lambda functions without fixed addresses; access is limited by IAM principals (and, with "
+            "rdsaudit:vpcId, by a security group admitting only this stack's functions).",
         )
+        if network is None:
+            acknowledge(
+                domain,
+                "AwsSolutions-OS1",
+                "Public endpoint because no VPC was given (rdsaudit:vpcId); every request is SigV4-signed, the "
+                "access policy names only this stack's roles, and fine-grained access control is on.",
+            )
 
     def nag_arn(self) -> str:
         """The domain ARN as cdk-nag writes it in findings."""

@@ -16,6 +16,7 @@ from rdsaudit_cdk.backfill import Backfill
 from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.network import Network
 from rdsaudit_cdk.setup_resource import Setup
 
 
@@ -30,6 +31,9 @@ class StackConfig:
     activity_stream_arn: str = ""  # Aurora Database Activity Streams: the aws-rds-das-<id> stream,
     activity_kms_key_arn: str = ""  # the key the stream is encrypted with,
     activity_cluster_id: str = ""  # and the cluster resource id (the encryption context)
+    vpc_id: str = ""  # optional: put the created domain and the functions in these private subnets
+    vpc_subnet_ids: list[str] = field(default_factory=list)
+    vpc_availability_zones: list[str] = field(default_factory=list)
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -49,6 +53,9 @@ class StackConfig:
             activity_stream_arn=str(ctx("activityStreamArn", "")),
             activity_kms_key_arn=str(ctx("activityKmsKeyArn", "")),
             activity_cluster_id=str(ctx("activityClusterId", "")),
+            vpc_id=str(ctx("vpcId", "")),
+            vpc_subnet_ids=list(ctx("vpcSubnetIds", [])),
+            vpc_availability_zones=list(ctx("vpcAvailabilityZones", [])),
         )
 
 
@@ -117,7 +124,23 @@ class RdsAuditStack(Stack):
                 description="Keep dead letters this many days",
             ),
         }
-        domain = SearchDomain(self, "Search", endpoint=config.domain_endpoint, arn=config.domain_arn)
+        network = None
+        if config.vpc_id:
+            network = Network(
+                self,
+                "Network",
+                vpc_id=config.vpc_id,
+                subnet_ids=config.vpc_subnet_ids,
+                availability_zones=config.vpc_availability_zones,
+            )
+        if network is not None:
+            acknowledge(
+                self,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaVPCAccessExecutionRole]",
+                "Lambda's own policy for creating the network interfaces of functions in the VPC.",
+            )
+        domain = SearchDomain(self, "Search", endpoint=config.domain_endpoint, arn=config.domain_arn, network=network)
         forwarder = Forwarder(self, "Forwarder", domain=domain, params=params)
         setup = Setup(
             self,

@@ -274,3 +274,35 @@ def test_activity_streams_consumer(tmp_path: Path) -> None:
             "Environment": {"Variables": Match.object_like({"RDSAUDIT_DAS_CLUSTER_ID": "cluster-ABC"})},
         },
     )
+
+
+def test_optional_vpc_for_the_domain_and_the_functions(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    _, stack = synth(
+        tmp_path,
+        **{
+            "rdsaudit:vpcId": "vpc-0123456789abcdef0",
+            "rdsaudit:vpcSubnetIds": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"],
+            "rdsaudit:vpcAvailabilityZones": ["us-east-1a", "us-east-1b"],
+        },
+    )
+    t = Template.from_stack(stack)
+    t.has_resource_properties(
+        "AWS::OpenSearchService::Domain",
+        {
+            "VPCOptions": {
+                "SubnetIds": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"],
+                "SecurityGroupIds": Match.any_value(),
+            }
+        },
+    )
+    fns = [
+        f
+        for f in resources(t, "AWS::Lambda::Function").values()
+        if str(f["Properties"].get("Handler", "")).startswith("handler.app.")
+    ]
+    assert fns and all("VpcConfig" in f["Properties"] for f in fns)
+    [ingress] = [r["Properties"] for r in resources(t, "AWS::EC2::SecurityGroupIngress").values()]
+    assert (ingress["FromPort"], ingress["ToPort"], ingress["IpProtocol"]) == (443, 443, "tcp")
+    assert "SourceSecurityGroupId" in ingress
