@@ -55,6 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--dry-run", action="store_true", help="print the requests instead of sending them")
     s.set_defaults(func=cmd_setup)
 
+    e = sub.add_parser(
+        "export", help="copy RDS audit log files to S3, exactly once, resuming where the last run stopped"
+    )
+    e.add_argument("--instance", action="append", required=True, help="DB instance identifier (repeatable)")
+    e.add_argument("--bucket", required=True, help="archive bucket")
+    e.add_argument("--prefix", default="", help="key prefix in the bucket")
+    e.add_argument("--portions", action="store_true", help="use DownloadDBLogFilePortion instead of complete files")
+    e.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=900,
+        help="how long an unfinished run's claim on an instance is honoured (default: Lambda's maximum)",
+    )
+    e.set_defaults(func=cmd_export)
+
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code
@@ -151,6 +166,29 @@ def cmd_setup(args: argparse.Namespace) -> int:
     for method, path, body in requests:
         print(f"\n{method} {path}\n{json.dumps(body, indent=2)}")
     return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from handler.export.run import export_all
+
+    failed = 0
+    results = export_all(
+        args.instance,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        complete_file=not args.portions,
+        lease_seconds=args.lease_seconds,
+    )
+    for summary in results:
+        if "error" in summary:
+            failed += 1
+            print(f"{summary['instance']}: FAILED {summary['error']}")
+        else:
+            print(
+                f"{summary['instance']}: {summary['objects']} objects, {summary['bytes']} bytes, "
+                f"{summary['files']} files seen, {summary['gone']} rotated away during the run"
+            )
+    return 1 if failed else 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

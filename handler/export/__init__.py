@@ -1,0 +1,1 @@
+"""RDS log-file exporter: audit log files to S3 (and optionally OpenSearch) without gaps or duplicates."""
