@@ -210,3 +210,23 @@ def activity_firehose_handler(event: Any, context: Any) -> dict[str, Any]:
         mask=runtime.settings.mask_secrets,
         dead_letters=runtime.dead_letters,
     )
+
+
+def export_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Scheduled RDS log-file export: instances from the event ({"instances": [...]}) or RDSAUDIT_EXPORT_INSTANCES."""
+    from handler.export.run import export_all
+
+    instances = (event or {}).get("instances") or [
+        i.strip() for i in os.environ.get("RDSAUDIT_EXPORT_INSTANCES", "").split(",") if i.strip()
+    ]
+    results = export_all(
+        instances,
+        bucket=os.environ["RDSAUDIT_EXPORT_BUCKET"],
+        prefix=os.environ.get("RDSAUDIT_EXPORT_PREFIX", ""),
+        index=os.environ.get("RDSAUDIT_EXPORT_INDEX", "false").lower() == "true",
+    )
+    print(json.dumps({"msg": "export", "results": results}), flush=True)
+    failed = [r for r in results if "error" in r]
+    if failed and len(failed) == len(results):
+        raise RuntimeError(f"export failed for every instance: {failed}")
+    return {"results": results}

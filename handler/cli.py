@@ -62,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--bucket", required=True, help="archive bucket")
     e.add_argument("--prefix", default="", help="key prefix in the bucket")
     e.add_argument("--portions", action="store_true", help="use DownloadDBLogFilePortion instead of complete files")
+    e.add_argument("--index", action="store_true", help="also index the lines into OpenSearch (OPENSEARCH_URL …)")
     e.add_argument(
         "--lease-seconds",
         type=float,
@@ -178,6 +179,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         prefix=args.prefix,
         complete_file=not args.portions,
         lease_seconds=args.lease_seconds,
+        index=args.index,
     )
     for summary in results:
         if "error" in summary:

@@ -35,6 +35,10 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_CHECKPOINT", "", "backfill Lambda: s3://bucket/prefix for per-object progress (resume after a timeout)"),
     ("RDSAUDIT_ACTIVITY_INDEX_PREFIX", "rdsactivity", "Activity Streams: daily indices <prefix>-YYYY.MM.DD"),
     ("RDSAUDIT_DAS_CLUSTER_ID", "", "Activity Streams: cluster resource id, when the stream name does not give it"),
+    ("RDSAUDIT_EXPORT_BUCKET", "", "exporter Lambda: the archive bucket"),
+    ("RDSAUDIT_EXPORT_PREFIX", "", "exporter Lambda: key prefix in the archive bucket"),
+    ("RDSAUDIT_EXPORT_INSTANCES", "", "exporter Lambda: comma-separated DB instance identifiers"),
+    ("RDSAUDIT_EXPORT_INDEX", "false", "exporter Lambda: also index the exported lines into OpenSearch"),
     ("LOG_LEVEL", "INFO", "level of the forwarder's JSON log lines"),
 )
 _DEFAULTS = {name: default for name, default, _ in VARIABLES}

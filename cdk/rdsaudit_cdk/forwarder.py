@@ -20,7 +20,7 @@ from rdsaudit_cdk.nag import acknowledge
 class Forwarder(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, domain: SearchDomain, params: dict[str, Any]) -> None:
         super().__init__(scope, construct_id)
-        access_logs = s3.Bucket(
+        self.access_logs = access_logs = s3.Bucket(
             self,
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,

@@ -14,6 +14,7 @@ from rdsaudit_cdk.activity import ActivityStreams
 from rdsaudit_cdk.alarms import Alarms
 from rdsaudit_cdk.backfill import Backfill
 from rdsaudit_cdk.domain import SearchDomain
+from rdsaudit_cdk.exporter import Exporter
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
 from rdsaudit_cdk.network import Network
@@ -31,6 +32,7 @@ class StackConfig:
     activity_stream_arn: str = ""  # Aurora Database Activity Streams: the aws-rds-das-<id> stream,
     activity_kms_key_arn: str = ""  # the key the stream is encrypted with,
     activity_cluster_id: str = ""  # and the cluster resource id (the encryption context)
+    export_instances: list[str] = field(default_factory=list)  # RDS log-file exporter: instances to copy to S3
     vpc_id: str = ""  # optional: put the created domain and the functions in these private subnets
     vpc_subnet_ids: list[str] = field(default_factory=list)
     vpc_availability_zones: list[str] = field(default_factory=list)
@@ -53,6 +55,7 @@ class StackConfig:
             activity_stream_arn=str(ctx("activityStreamArn", "")),
             activity_kms_key_arn=str(ctx("activityKmsKeyArn", "")),
             activity_cluster_id=str(ctx("activityClusterId", "")),
+            export_instances=list(ctx("exportInstances", [])),
             vpc_id=str(ctx("vpcId", "")),
             vpc_subnet_ids=list(ctx("vpcSubnetIds", [])),
             vpc_availability_zones=list(ctx("vpcAvailabilityZones", [])),
@@ -202,6 +205,14 @@ class RdsAuditStack(Stack):
             period_seconds=params["failed_period"].value_as_number if groups else 300,
         )
         Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
+        if config.export_instances:
+            Exporter(
+                self,
+                "Exporter",
+                forwarder=forwarder,
+                instances=config.export_instances,
+                archive_bucket=config.archive_bucket,
+            )
         if config.activity_stream_arn:
             ActivityStreams(
                 self,

@@ -176,8 +176,36 @@ class _Prepend:
         return self._stream.read(size)
 
 
+def opensearch_indexer(instance: str) -> Callable[[str, bytes], None]:
+    """Index exported lines through the forwarder's pipeline: one batch per archive object, as a later backfill of
+    that object would read it, so the ids agree and the backfill adds nothing."""
+    from handler.app import get_runtime
+    from handler.errors import IncompleteWrite
+    from handler.model import Context, RawEvent
+    from handler.transforms.audit_line import decode_line
+    from handler.transforms.batch import BatchTransformer
+
+    runtime = get_runtime()
+    transformers: dict[str, BatchTransformer] = {}
+
+    def index(key: str, lines: bytes) -> None:
+        t = transformers.setdefault(key, BatchTransformer(Context(instance=instance), runtime.options))
+        events = (RawEvent(decode_line(line).rstrip("\r")) for line in lines.split(b"\n") if line.strip())
+        result = runtime.writer.write(t.actions(events))
+        if result.pending:
+            raise IncompleteWrite(len(result.pending), result.pending_reason)
+
+    return index
+
+
 def export_all(
-    instances: list[str], *, bucket: str, prefix: str = "", complete_file: bool = True, lease_seconds: float = 900
+    instances: list[str],
+    *,
+    bucket: str,
+    prefix: str = "",
+    complete_file: bool = True,
+    lease_seconds: float = 900,
+    index: bool = False,
 ) -> list[dict[str, Any]]:
     """The CLI's and the scheduled Lambda's shared entry: each instance in turn, failures reported per instance."""
     import boto3
@@ -197,6 +225,7 @@ def export_all(
                     prefix=prefix,
                     complete_file=complete_file,
                     lease_seconds=lease_seconds,
+                    index_lines=opensearch_indexer(instance) if index else None,
                 )
             )
         except ConcurrentRun as e:

@@ -306,3 +306,34 @@ def test_optional_vpc_for_the_domain_and_the_functions(tmp_path: Path) -> None:
     [ingress] = [r["Properties"] for r in resources(t, "AWS::EC2::SecurityGroupIngress").values()]
     assert (ingress["FromPort"], ingress["ToPort"], ingress["IpProtocol"]) == (443, 443, "tcp")
     assert "SourceSecurityGroupId" in ingress
+
+
+def test_exporter_schedule_bucket_and_least_privilege(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    _, stack = synth(
+        tmp_path, **{"rdsaudit:exportInstances": ["legacy-mysql", "mariadb-2"], "rdsaudit:archiveBucket": ""}
+    )
+    t = Template.from_stack(stack)
+    t.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(15 minutes)"})
+    t.has_resource_properties("AWS::Lambda::Function", {"Handler": "handler.app.export_handler"})
+    statements = [
+        s
+        for p in resources(t, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "rds:" in json.dumps(s["Action"])
+    ]
+    [rds] = statements
+    assert sorted(rds["Action"]) == [
+        "rds:DescribeDBLogFiles",
+        "rds:DownloadCompleteDBLogFile",
+        "rds:DownloadDBLogFilePortion",
+    ]
+    text = json.dumps(rds["Resource"])
+    assert ":db:legacy-mysql" in text and ":db:mariadb-2" in text and "*" not in text
+    archive = [
+        b
+        for b in resources(t, "AWS::S3::Bucket").values()
+        if "Transitions" in json.dumps(b["Properties"].get("LifecycleConfiguration", {}))
+    ]
+    assert archive and archive[0]["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}

@@ -177,3 +177,30 @@ def test_export_cli(emulator: LogFileEmulator, archive: str, capsys: Any) -> Non
     assert f"{INSTANCE}: 1 objects" in out and "other-1: 1 objects" in out
     assert main(["export", "--instance", INSTANCE, "--bucket", archive, "--prefix", "archive"]) == 0
     assert f"{INSTANCE}: 0 objects" in capsys.readouterr().out
+
+
+def test_export_with_indexing_then_backfill_adds_nothing(
+    emulator: LogFileEmulator, archive: str, forwarder: Forwarder, tmp_path: Path, capsys: Any
+) -> None:
+    lines = audit_lines(150, seed=8)
+    emulator.write(INSTANCE, lines[:100])
+    assert main(["export", "--instance", INSTANCE, "--bucket", archive, "--prefix", "archive", "--index"]) == 0
+    emulator.write(INSTANCE, lines[100:])
+    assert main(["export", "--instance", INSTANCE, "--bucket", archive, "--prefix", "archive", "--index"]) == 0
+    assert forwarder.count() == 150
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "backfill",
+                f"s3://{archive}/archive/RDS/",
+                "--index-prefix",
+                forwarder.prefix,
+                "--checkpoint",
+                str(tmp_path / "cp.json"),
+            ]
+        )
+        == 0
+    )
+    assert "indexed: 0  already present: 150" in capsys.readouterr().out
+    assert forwarder.count() == 150

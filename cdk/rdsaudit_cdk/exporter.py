@@ -1,0 +1,100 @@
+"""RDS log-file exporter on a schedule: audit log files of the named instances into the archive bucket (the
+layout the backfill reads), exactly once across runs."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from rdsaudit_cdk.bundling import rdsaudit_function
+from rdsaudit_cdk.forwarder import Forwarder
+from rdsaudit_cdk.nag import acknowledge
+
+
+class Exporter(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        forwarder: Forwarder,
+        instances: list[str],
+        archive_bucket: str,
+        every_minutes: int = 15,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if archive_bucket:
+            self.archive: s3.IBucket = s3.Bucket.from_bucket_name(self, "Archive", archive_bucket)
+            bucket_ref = f"arn:<AWS::Partition>:s3:::{archive_bucket}"
+        else:
+            created = s3.Bucket(
+                self,
+                "Archive",
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                enforce_ssl=True,
+                versioned=True,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                removal_policy=RemovalPolicy.RETAIN,
+                server_access_logs_bucket=forwarder.access_logs,
+                server_access_logs_prefix="archive/",
+                lifecycle_rules=[
+                    s3.LifecycleRule(
+                        transitions=[
+                            s3.Transition(
+                                storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                                transition_after=Duration.days(90),
+                            )
+                        ]
+                    )
+                ],
+            )
+            self.archive = created
+            bucket_ref = f"<{Stack.of(self).get_logical_id(created.node.default_child)}.Arn>"  # type: ignore[arg-type]
+        self.function = rdsaudit_function(
+            self,
+            "Function",
+            handler="handler.app.export_handler",
+            timeout=Duration.minutes(15),
+            memory_size=512,
+            environment={
+                "RDSAUDIT_EXPORT_BUCKET": self.archive.bucket_name,
+                "RDSAUDIT_EXPORT_INSTANCES": ",".join(instances),
+                "RDSAUDIT_EXPORT_PREFIX": "",
+            },
+            description="rdsaudit: RDS audit log files to S3, exactly once",
+        )
+        role = self.function.role
+        assert role is not None
+        stack = Stack.of(self)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["rds:DescribeDBLogFiles", "rds:DownloadDBLogFilePortion", "rds:DownloadCompleteDBLogFile"],
+                resources=[
+                    stack.format_arn(
+                        service="rds", resource="db", resource_name=i, arn_format=ArnFormat.COLON_RESOURCE_NAME
+                    )
+                    for i in instances
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[self.archive.arn_for_objects("RDS/*"), self.archive.arn_for_objects("state/*")],
+            )
+        )
+        for path, reason in (
+            ("RDS/*", "Archive objects under RDS/<instance>/audit/."),
+            ("state/*", "One state object per instance."),
+        ):
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{bucket_ref}/{path}]", reason)
+        events.Rule(
+            self,
+            "Schedule",
+            schedule=events.Schedule.rate(Duration.minutes(every_minutes)),
+            targets=[targets.LambdaFunction(self.function)],
+        )
