@@ -38,6 +38,7 @@ class Runtime:
         self.dead_letters = dead_letters
         self.options = options
         self.template_checked = False
+        self.activity_template_checked = False
 
 
 _runtime: Runtime | None = None
@@ -152,14 +153,14 @@ def _activity_runtime(context: Any) -> tuple[Runtime, float | None, Any]:
     """The runtime with the Activity Streams template checked, and a per-invocation decryptor factory."""
     runtime, deadline = _prepare(context)
     settings = runtime.settings
-    if settings.ensure_template and not getattr(runtime, "activity_template_checked", False):
+    if settings.ensure_template and not runtime.activity_template_checked:
         from handler.mappings import activity_index_template
         from handler.setup import ClusterSetup
 
         ClusterSetup(runtime.client, settings.activity_prefix).template(
             activity_index_template(settings.activity_prefix), settings.activity_prefix
         )
-        runtime.activity_template_checked = True  # type: ignore[attr-defined]
+        runtime.activity_template_checked = True
     import boto3
 
     from handler.errors import DecodeError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +64,6 @@ def open_object(ref: ObjectRef, s3: Any = None) -> IO[bytes]:
         body: IO[bytes] = (s3 or s3_client()).get_object(Bucket=bucket, Key=key)["Body"]
         return body
     return open(ref.uri, "rb")
-
-
-def is_local(source: str) -> bool:
-    return not source.startswith("s3://") and os.path.exists(source)
 
 
 def targets_from_event(event: Any) -> list[tuple[str, str]]:
