@@ -140,7 +140,7 @@ def setup_handler(event: Any, context: Any) -> dict[str, Any]:
     options = SetupOptions(
         retention_days=int(props.get("RetentionDays", 90)),
         warm_after_days=int(warm) if warm not in (None, "") else None,
-        role_arn=props.get("RoleArn") or None,
+        role_arns=[r for r in props.get("RoleArns", []) if r],
         dashboards_url=props.get("DashboardsUrl") or None,
     )
     changes, _ = run_setup(settings, options)

@@ -49,7 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = sub.add_parser("setup", help="index template, retention policy, roles and Dashboards objects (idempotent)")
     s.add_argument("--retention-days", type=int, default=90, help="delete daily indices after this many days")
     s.add_argument("--warm-after-days", type=int, help="make indices read-only and force-merge them after N days")
-    s.add_argument("--role-arn", help="IAM role of the forwarder, mapped to rdsaudit_writer (security plugin)")
+    s.add_argument(
+        "--role-arn",
+        action="append",
+        default=[],
+        help="IAM role mapped to rdsaudit_writer (security plugin); repeat for forwarder, backfill, …",
+    )
     s.add_argument("--dashboards-url", help="OpenSearch Dashboards URL to import the saved objects into")
     s.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
     s.add_argument("--dry-run", action="store_true", help="print the requests instead of sending them")

@@ -61,11 +61,12 @@ def ism_policy(prefix: str, retention_days: int, warm_after_days: int | None = N
     return body
 
 
-def security_roles(prefix: str) -> dict[str, Any]:
+def security_roles(prefix: str, activity_prefix: str = "rdsactivity") -> dict[str, Any]:
+    """Both roles cover the audit and the Activity Streams indices."""
     roles: dict[str, Any] = _load("security-roles.json")
     for role in roles.values():
         for perm in role.get("index_permissions", []):
-            perm["index_patterns"] = [f"{prefix}-*"]
+            perm["index_patterns"] = [f"{prefix}-*", f"{activity_prefix}-*"]
     return roles
 
 

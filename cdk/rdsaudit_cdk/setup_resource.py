@@ -21,7 +21,7 @@ class Setup(Construct):
         construct_id: str,
         *,
         domain: SearchDomain,
-        forwarder_role: iam.IRole,
+        writer_roles: list[iam.IRole],
         environment: dict[str, str],
         retention_days: Any,
     ) -> None:
@@ -64,7 +64,7 @@ class Setup(Construct):
             resource_type="Custom::RdsAuditSetup",
             properties={
                 "RetentionDays": retention_days,
-                "RoleArn": forwarder_role.role_arn,
+                "RoleArns": [r.role_arn for r in writer_roles],
                 # re-run setup whenever the code or the mappings change
                 "Version": source_hash()[:16],
             },

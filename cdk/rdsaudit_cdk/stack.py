@@ -145,11 +145,27 @@ class RdsAuditStack(Stack):
             )
         domain = SearchDomain(self, "Search", endpoint=config.domain_endpoint, arn=config.domain_arn, network=network)
         forwarder = Forwarder(self, "Forwarder", domain=domain, params=params)
+        # Every function that writes to the domain, mapped to rdsaudit_writer by setup.
+        writers = [forwarder.function]
+        backfill = Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
+        if config.archive_bucket:
+            writers.append(backfill.function)
+        if config.activity_stream_arn:
+            activity = ActivityStreams(
+                self,
+                "ActivityStreams",
+                domain=domain,
+                forwarder=forwarder,
+                stream_arn=config.activity_stream_arn,
+                kms_key_arn=config.activity_kms_key_arn,
+                cluster_resource_id=config.activity_cluster_id,
+            )
+            writers.append(activity.function)
         setup = Setup(
             self,
             "Setup",
             domain=domain,
-            forwarder_role=forwarder.function.role,  # type: ignore[arg-type]
+            writer_roles=[w.role for w in writers if w.role is not None],
             environment=forwarder.environment,
             retention_days=params["retention"].value_as_number,
         )
@@ -204,7 +220,6 @@ class RdsAuditStack(Stack):
             threshold=params["failed_threshold"].value_as_number if groups else 0,
             period_seconds=params["failed_period"].value_as_number if groups else 300,
         )
-        Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
         if config.export_instances:
             Exporter(
                 self,
@@ -212,16 +227,6 @@ class RdsAuditStack(Stack):
                 forwarder=forwarder,
                 instances=config.export_instances,
                 archive_bucket=config.archive_bucket,
-            )
-        if config.activity_stream_arn:
-            ActivityStreams(
-                self,
-                "ActivityStreams",
-                domain=domain,
-                forwarder=forwarder,
-                stream_arn=config.activity_stream_arn,
-                kms_key_arn=config.activity_kms_key_arn,
-                cluster_resource_id=config.activity_cluster_id,
             )
         acknowledge(
             self,

@@ -37,9 +37,12 @@ def ensure_index_template(client: Any, prefix: str) -> str:
 
 
 class ClusterSetup:
-    def __init__(self, client: Any, prefix: str, *, dry_run: bool = False) -> None:
+    def __init__(
+        self, client: Any, prefix: str, *, dry_run: bool = False, activity_prefix: str = "rdsactivity"
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.activity_prefix = activity_prefix
         self.dry_run = dry_run
         self.requests: list[tuple[str, str, Any]] = []  # what a dry run would have sent
         self._plugins: set[str] | None = None
@@ -107,34 +110,36 @@ class ClusterSetup:
         )
         return Change(what, self._write("PUT", path, body, current is not None), detail)
 
-    def roles(self, backend_role: str | None) -> list[Change]:
+    def roles(self, backend_roles: list[str]) -> list[Change]:
         if SECURITY_PLUGIN not in self.plugins():
             return [Change("security roles", "skipped", "security plugin not installed")]
         changes = []
-        for name, role in security_roles(self.prefix).items():
+        for name, role in security_roles(self.prefix, self.activity_prefix).items():
             path = f"/_plugins/_security/api/roles/{name}"
             current = (self._get(path) or {}).get(name)
             if current is not None and _role_shape(current) == _role_shape(role):
                 changes.append(Change(f"role {name}", "unchanged"))
             else:
                 changes.append(Change(f"role {name}", self._write("PUT", path, role, current is not None)))
-        if backend_role:
-            changes.append(self._map_writer(backend_role))
+        if backend_roles:
+            changes.append(self._map_writer(backend_roles))
         return changes
 
-    def _map_writer(self, backend_role: str) -> Change:
+    def _map_writer(self, backend_roles: list[str]) -> Change:
+        """Add the roles to rdsaudit_writer's backend roles, keeping whatever else is mapped there."""
         name = "rdsaudit_writer"
         path = f"/_plugins/_security/api/rolesmapping/{name}"
         current = (self._get(path) or {}).get(name)
         roles = list((current or {}).get("backend_roles", []))
-        if backend_role in roles:
-            return Change(f"role mapping {name}", "unchanged", backend_role)
+        missing = [r for r in backend_roles if r not in roles]
+        if not missing:
+            return Change(f"role mapping {name}", "unchanged", ", ".join(backend_roles))
         body = {
-            "backend_roles": [*roles, backend_role],
+            "backend_roles": [*roles, *missing],
             "hosts": (current or {}).get("hosts", []),
             "users": (current or {}).get("users", []),
         }
-        return Change(f"role mapping {name}", self._write("PUT", path, body, current is not None), backend_role)
+        return Change(f"role mapping {name}", self._write("PUT", path, body, current is not None), ", ".join(missing))
 
 
 def _policy_shape(policy: dict[str, Any]) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from handler.config import Settings
@@ -13,7 +13,7 @@ from handler.setup.cluster import Change, ClusterSetup
 class SetupOptions:
     retention_days: int = 90
     warm_after_days: int | None = None
-    role_arn: str | None = None  # the forwarder's IAM role, mapped to rdsaudit_writer as a backend role
+    role_arns: list[str] = field(default_factory=list)  # IAM roles that write (forwarder, backfill, …)
     dashboards_url: str | None = None
     dry_run: bool = False
 
@@ -24,7 +24,9 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
         from handler.sinks.opensearch import build_client
 
         client = build_client(settings)
-    cluster = ClusterSetup(client, settings.index_prefix, dry_run=options.dry_run)
+    cluster = ClusterSetup(
+        client, settings.index_prefix, dry_run=options.dry_run, activity_prefix=settings.activity_prefix
+    )
     from handler.mappings import activity_index_template
 
     activity = ClusterSetup(client, settings.activity_prefix, dry_run=options.dry_run)
@@ -33,7 +35,7 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
         activity.template(activity_index_template(settings.activity_prefix), settings.activity_prefix),
         cluster.ism(options.retention_days, options.warm_after_days),
     ]
-    changes += cluster.roles(options.role_arn)
+    changes += cluster.roles(options.role_arns)
     if options.dashboards_url:
         from handler.setup.dashboards import dashboards_session, import_saved_objects
 

@@ -73,6 +73,9 @@ def test_subscriptions_depend_on_the_setup_resource(template: Any) -> None:
         assert setup_id in sub["DependsOn"] and permission_id in sub["DependsOn"]
     [setup] = resources(template, "Custom::RdsAuditSetup").values()
     assert setup["Properties"]["RetentionDays"] == {"Ref": "RetentionDays"}
+    # every function that writes is mapped to rdsaudit_writer: the forwarder and the backfill here
+    mapped = json.dumps(setup["Properties"]["RoleArns"])
+    assert "ForwarderFunctionServiceRole" in mapped and "BackfillFunctionServiceRole" in mapped
 
 
 def test_on_failure_destination_and_retries(template: Any) -> None:

@@ -92,7 +92,9 @@ def test_prefix_rewritten_everywhere() -> None:
     assert index_template("audit")["index_patterns"] == ["audit-*"]
     assert ism_policy("audit", 30)["policy"]["ism_template"][0]["index_patterns"] == ["audit-*"]
     assert all(
-        p["index_patterns"] == ["audit-*"] for r in security_roles("audit").values() for p in r["index_permissions"]
+        p["index_patterns"] == ["audit-*", "act-*"]
+        for r in security_roles("audit", "act").values()
+        for p in r["index_permissions"]
     )
     assert '"title":"audit-*"' in dashboards_ndjson("audit")
     assert '"title":"activity-*"' in dashboards_ndjson("audit", "activity")
