@@ -258,3 +258,24 @@ def test_firehose_entry_and_delivery_into_the_node(forwarder: Forwarder, activit
     stored = docs(forwarder, activity_prefix)
     assert sorted(d["user"] for d in stored) == ["admin", "reporter"]
     assert len(forwarder.dead_letters("activity")) == 1
+
+
+def test_activity_saved_searches_find_exactly_their_events(
+    forwarder: Forwarder, activity_prefix: str, kms: Any
+) -> None:
+    from handler.mappings import saved_objects
+
+    key = data_key(kms)
+    app.activity_kinesis_handler(kinesis_event([das_record([MYSQL, POSTGRES, FAILED], key)]), None)
+    forwarder.client.indices.refresh(index=f"{activity_prefix}-*")
+    expected = {
+        "rdsactivity-search-failed-logins": {"mallory"},
+        "rdsactivity-search-ddl": {"admin"},
+        "rdsactivity-search-errors": {"mallory"},
+    }
+    searches = [o for o in saved_objects() if o["type"] == "search" and o["id"].startswith("rdsactivity-")]
+    assert {s["id"] for s in searches} == set(expected)
+    for search in searches:
+        query = json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
+        hits = forwarder.client.search(index=f"{activity_prefix}-*", body={"query": {"query_string": {"query": query}}})
+        assert {h["_source"]["user"] for h in hits["hits"]["hits"]} == expected[search["id"]], search["id"]
