@@ -41,6 +41,20 @@ def write_objects(folder: Path, records: list[str], parts: int) -> int:
     return total
 
 
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(seconds, peak RSS in MB of the largest process) of a fresh run of `cmd`, measured by GNU time."""
+    started = time.perf_counter()
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *cmd],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OPENSEARCH_URL": URL, "PYTHONPATH": str(ROOT)},
+    )
+    return time.perf_counter() - started, int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
 def run_backfill(folder: Path, workers: int, prefix: str) -> tuple[float, float]:
     """(seconds, peak RSS MB of the whole process tree's largest member)"""
     cmd = [
@@ -56,17 +70,7 @@ def run_backfill(folder: Path, workers: int, prefix: str) -> tuple[float, float]
         "--checkpoint",
         str(folder.parent / f"cp-{prefix}.json"),
     ]
-    started = time.perf_counter()
-    out = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *cmd],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "OPENSEARCH_URL": URL, "PYTHONPATH": str(ROOT)},
-    )
-    seconds = time.perf_counter() - started
-    return seconds, int(out.stderr.strip().splitlines()[-1]) / 1024
+    return timed(cmd)
 
 
 def ceiling(records: list[str], prefix: str) -> float:
@@ -101,21 +105,11 @@ def rss_for_size(size_mb: int, tmp: Path) -> dict[str, float]:
         while written < size_mb * 1_000_000:
             f.write(text)
             written += len(text)
-    cmd = [sys.executable, "-m", "handler", "backfill", str(path), "--dry-run"]
-    started = time.perf_counter()
-    out = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *cmd],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    seconds = time.perf_counter() - started
+    seconds, rss = timed([sys.executable, "-m", "handler", "backfill", str(path), "--dry-run"])
     path.unlink()
     return {
         "uncompressed_mb": round(written / 1e6),
-        "peak_rss_mb": round(int(out.stderr.strip().splitlines()[-1]) / 1024, 1),
+        "peak_rss_mb": round(rss, 1),
         "seconds": round(seconds, 1),
     }
 

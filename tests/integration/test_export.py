@@ -64,6 +64,19 @@ def archived_lines(bucket: str) -> list[str]:
     return lines
 
 
+def backfill_archive(bucket: str, forwarder: Forwarder, tmp_path: Path) -> int:
+    return main(
+        [
+            "backfill",
+            f"s3://{bucket}/archive/RDS/",
+            "--index-prefix",
+            forwarder.prefix,
+            "--checkpoint",
+            str(tmp_path / "cp.json"),
+        ]
+    )
+
+
 class CrashingS3:
     """The real (moto) S3 client, except that the first multipart upload dies halfway, as a killed run would."""
 
@@ -150,19 +163,7 @@ def test_many_scheduled_exports_with_rotation_crash_overlap_and_truncation(
     assert emulator.signatures and all(emulator.signatures)  # botocore's signer agrees with the request
 
     # and into the node through the backfill, exactly once
-    assert (
-        main(
-            [
-                "backfill",
-                f"s3://{archive}/archive/RDS/",
-                "--index-prefix",
-                forwarder.prefix,
-                "--checkpoint",
-                str(tmp_path / "cp.json"),
-            ]
-        )
-        == 0
-    )
+    assert backfill_archive(archive, forwarder, tmp_path) == 0
     assert forwarder.count() == len(written)
 
 
@@ -189,18 +190,6 @@ def test_export_with_indexing_then_backfill_adds_nothing(
     assert main(["export", "--instance", INSTANCE, "--bucket", archive, "--prefix", "archive", "--index"]) == 0
     assert forwarder.count() == 150
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "backfill",
-                f"s3://{archive}/archive/RDS/",
-                "--index-prefix",
-                forwarder.prefix,
-                "--checkpoint",
-                str(tmp_path / "cp.json"),
-            ]
-        )
-        == 0
-    )
+    assert backfill_archive(archive, forwarder, tmp_path) == 0
     assert "indexed: 0  already present: 150" in capsys.readouterr().out
     assert forwarder.count() == 150
