@@ -231,3 +231,17 @@ def export_handler(event: Any, context: Any) -> dict[str, Any]:
     if failed and len(failed) == len(results):
         raise RuntimeError(f"export failed for every instance: {failed}")
     return {"results": results}
+
+
+def subscribe_handler(event: Any, context: Any) -> dict[str, Any]:
+    """EventBridge (CloudTrail CreateLogGroup): subscribe a new RDS audit log group to the forwarder."""
+    import boto3
+
+    from handler.subscribe import log_group_from_event, subscribe
+
+    group = log_group_from_event(event)
+    if group is None:
+        return {"result": "ignored", "reason": "no log group in the event"}
+    result = subscribe(boto3.client("logs"), group, os.environ["RDSAUDIT_FORWARDER_ARN"])
+    print(json.dumps({"msg": "subscribe", "log_group": group, "result": result}), flush=True)
+    return {"log_group": group, "result": result}

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from rdsaudit_cdk.activity import ActivityStreams
 from rdsaudit_cdk.alarms import Alarms
+from rdsaudit_cdk.autosubscribe import AutoSubscribe
 from rdsaudit_cdk.backfill import Backfill
 from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.exporter import Exporter
@@ -32,6 +33,7 @@ class StackConfig:
     activity_stream_arn: str = ""  # Aurora Database Activity Streams: the aws-rds-das-<id> stream,
     activity_kms_key_arn: str = ""  # the key the stream is encrypted with,
     activity_cluster_id: str = ""  # and the cluster resource id (the encryption context)
+    auto_subscribe: bool = False  # subscribe audit log groups of clusters created later, via CloudTrail
     export_instances: list[str] = field(default_factory=list)  # RDS log-file exporter: instances to copy to S3
     vpc_id: str = ""  # optional: put the created domain and the functions in these private subnets
     vpc_subnet_ids: list[str] = field(default_factory=list)
@@ -55,6 +57,7 @@ class StackConfig:
             activity_stream_arn=str(ctx("activityStreamArn", "")),
             activity_kms_key_arn=str(ctx("activityKmsKeyArn", "")),
             activity_cluster_id=str(ctx("activityClusterId", "")),
+            auto_subscribe=str(ctx("autoSubscribe", "false")).lower() == "true",
             export_instances=list(ctx("exportInstances", [])),
             vpc_id=str(ctx("vpcId", "")),
             vpc_subnet_ids=list(ctx("vpcSubnetIds", [])),
@@ -220,6 +223,8 @@ class RdsAuditStack(Stack):
             threshold=params["failed_threshold"].value_as_number if groups else 0,
             period_seconds=params["failed_period"].value_as_number if groups else 300,
         )
+        if config.auto_subscribe:
+            AutoSubscribe(self, "AutoSubscribe", forwarder=forwarder.function)
         if config.export_instances:
             Exporter(
                 self,

@@ -340,3 +340,37 @@ def test_exporter_schedule_bucket_and_least_privilege(tmp_path: Path) -> None:
         if "Transitions" in json.dumps(b["Properties"].get("LifecycleConfiguration", {}))
     ]
     assert archive and archive[0]["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_optional_auto_subscription_of_new_audit_log_groups(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    _, stack = synth(tmp_path, **{"rdsaudit:autoSubscribe": "true"})
+    t = Template.from_stack(stack)
+    t.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.logs"],
+                "detail-type": ["AWS API Call via CloudTrail"],
+                "detail": {
+                    "eventSource": ["logs.amazonaws.com"],
+                    "eventName": ["CreateLogGroup"],
+                    "requestParameters": {"logGroupName": [{"prefix": "/aws/rds/"}]},
+                },
+            }
+        },
+    )
+    [fn] = [
+        f
+        for f in resources(t, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "handler.app.subscribe_handler"
+    ]
+    assert "RDSAUDIT_FORWARDER_ARN" in fn["Properties"]["Environment"]["Variables"]
+    subscribe = [
+        s
+        for p in resources(t, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "logs:PutSubscriptionFilter" in json.dumps(s["Action"])
+    ]
+    assert len(subscribe) == 1 and "log-group:/aws/rds/*" in json.dumps(subscribe[0]["Resource"])
