@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from typing import Any
 
@@ -34,15 +35,16 @@ def cloudtrail_create_log_group(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def forwarder_arn(aws: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    name = f"fwd-{uuid.uuid4().hex[:10]}"
     role = boto3.client("iam").create_role(
-        RoleName=f"fwd-{id(monkeypatch)}",
+        RoleName=name,
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as z:
         z.writestr("h.py", "def f(e, c): pass")
     arn = boto3.client("lambda").create_function(
-        FunctionName=f"fwd-{id(monkeypatch)}",
+        FunctionName=name,
         Runtime="python3.12",
         Role=role,
         Handler="h.f",
@@ -64,6 +66,7 @@ def test_new_audit_log_group_is_subscribed_once(forwarder_arn: str) -> None:
 
 @pytest.mark.parametrize("group", ["/aws/rds/cluster/x/error", "/aws/rds/instance/x/slowquery", "/aws/lambda/x"])
 def test_other_log_groups_are_left_alone(forwarder_arn: str, group: str) -> None:
+    group = group.replace("/x", f"/x{uuid.uuid4().hex[:6]}")
     boto3.client("logs").create_log_group(logGroupName=group)
     assert app.subscribe_handler(cloudtrail_create_log_group(group), None)["result"] == "ignored"
     assert boto3.client("logs").describe_subscription_filters(logGroupName=group)["subscriptionFilters"] == []
