@@ -77,6 +77,12 @@ def reset_runtime() -> None:
     _runtime = None
 
 
+def emit(line: dict[str, Any], level: str = "INFO") -> None:
+    """One JSON object per line on stdout: Lambda stores it as is, so CloudWatch metric filters such as
+    `{ $.dead_lettered > 0 }` can read it (a logging handler would prefix it with level, time and request id)."""
+    print(json.dumps({"level": level, **line}, default=str), flush=True)
+
+
 def _prepare(context: Any) -> tuple[Runtime, float | None]:
     """The cached runtime, the template checked once per container, and this invocation's deadline."""
     runtime = get_runtime()
@@ -105,9 +111,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     )
     line = {"msg": "invocation", "request_id": getattr(context, "aws_request_id", None), **outcome.as_log()}
     if outcome.pending:
-        logger.error(json.dumps(line, default=str))
+        emit(line, "ERROR")
         raise IncompleteWrite(outcome.pending, outcome.pending_reason)
-    logger.info(json.dumps(line, default=str))
+    emit(line)
     return outcome.as_log()
 
 
@@ -122,7 +128,7 @@ def backfill_handler(event: Any, context: Any) -> dict[str, Any]:
     runtime, deadline = _prepare(context)
     summary = backfill_objects(event, runtime, deadline)
     line = {"msg": "backfill", "request_id": getattr(context, "aws_request_id", None), **summary}
-    logger.info(json.dumps(line, default=str))
+    emit(line)
     return summary
 
 
@@ -145,7 +151,7 @@ def setup_handler(event: Any, context: Any) -> dict[str, Any]:
     )
     changes, _ = run_setup(settings, options)
     for change in changes:
-        logger.info(json.dumps({"msg": "setup", "change": str(change)}))
+        emit({"msg": "setup", "change": str(change)})
     return {"PhysicalResourceId": physical_id, "Data": {"Changes": "; ".join(map(str, changes))[:3000]}}
 
 
@@ -195,7 +201,7 @@ def activity_kinesis_handler(event: Any, context: Any) -> dict[str, Any]:
         deadline=deadline,
     )
     summary = {k: v for k, v in result.items() if k != "batchItemFailures"}
-    print(json.dumps({"msg": "activity", **summary, "failed_records": len(result["batchItemFailures"])}), flush=True)
+    emit({"msg": "activity", **summary, "failed_records": len(result["batchItemFailures"])})
     return {"batchItemFailures": result["batchItemFailures"]}
 
 
@@ -226,7 +232,7 @@ def export_handler(event: Any, context: Any) -> dict[str, Any]:
         prefix=os.environ.get("RDSAUDIT_EXPORT_PREFIX", ""),
         index=os.environ.get("RDSAUDIT_EXPORT_INDEX", "false").lower() == "true",
     )
-    print(json.dumps({"msg": "export", "results": results}), flush=True)
+    emit({"msg": "export", "results": results})
     failed = [r for r in results if "error" in r]
     if failed and len(failed) == len(results):
         raise RuntimeError(f"export failed for every instance: {failed}")
@@ -243,5 +249,5 @@ def subscribe_handler(event: Any, context: Any) -> dict[str, Any]:
     if group is None:
         return {"result": "ignored", "reason": "no log group in the event"}
     result = subscribe(boto3.client("logs"), group, os.environ["RDSAUDIT_FORWARDER_ARN"])
-    print(json.dumps({"msg": "subscribe", "log_group": group, "result": result}), flush=True)
+    emit({"msg": "subscribe", "log_group": group, "result": result})
     return {"log_group": group, "result": result}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -101,7 +102,7 @@ def test_control_message_indexes_nothing(forwarder: Forwarder) -> None:
     assert forwarder.client.indices.get(index=f"{forwarder.prefix}-*") == {}
 
 
-def test_mapping_rejection_is_dead_lettered_and_the_rest_indexed(forwarder: Forwarder) -> None:
+def test_mapping_rejection_is_dead_lettered_and_the_rest_indexed(forwarder: Forwarder, capsys: Any) -> None:
     # A clock gone wrong: date_nanos cannot hold dates before 1970, so OpenSearch rejects this document.
     bad = "19690101 00:00:00,ip-10-1-0-50,root,localhost,8,1,QUERY,,'select 1',0,,"
     good = sample_lines()[:5]
@@ -115,6 +116,10 @@ def test_mapping_rejection_is_dead_lettered_and_the_rest_indexed(forwarder: Forw
     assert "mapper_parsing_exception" in record["reason"]
     assert record["document"]["@timestamp"] == "1969-01-01T00:00:00Z"
     assert record["index"] == f"{forwarder.prefix}-1969.01.01"
+    # the invocation's JSON line, which the CDK stack's metric filter `{ $.dead_lettered > 0 }` counts
+    [logged] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"invocation"' in line]
+    assert logged["dead_lettered"] == 1 and logged["received"] == 6 and logged["balanced"] is True
+    assert "select 1" not in json.dumps(logged)  # no SQL in the log
     # redelivery does not add a second copy of the dead letter
     forwarder.invoke(event)
     assert len(forwarder.dead_letters("documents")) == 1
