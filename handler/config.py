@@ -40,7 +40,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_EXPORT_INSTANCES", "", "exporter Lambda: comma-separated DB instance identifiers"),
     ("RDSAUDIT_EXPORT_INDEX", "false", "exporter Lambda: also index the exported lines into OpenSearch"),
     ("RDSAUDIT_FORWARDER_ARN", "", "auto-subscription Lambda: the forwarder to subscribe new audit log groups to"),
-    ("LOG_LEVEL", "INFO", "level of the forwarder's JSON log lines"),
+    (
+        "LOG_LEVEL",
+        "INFO",
+        "level of rdsaudit's warnings and diagnostics; the per-invocation JSON line is always written",
+    ),
 )
 _DEFAULTS = {name: default for name, default, _ in VARIABLES}
 
