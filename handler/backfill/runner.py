@@ -166,14 +166,15 @@ def run_backfill(
         ensure_index_template(build_client(settings), settings.index_prefix)
 
     display = Display(len(tasks), sum(ref.size for ref, _ in tasks), out or sys.stderr)
-    positions: dict[str, int] = {}
+    # where each object stands; starts at its resume point, so the display counts only this run's records
+    positions = {ref.uri: resume_from for ref, resume_from in tasks}
     lock = threading.Lock()
     last_flush = [time.monotonic()]
 
     def record_progress(uri: str, version: str, position: int) -> None:
         with lock:
+            display.records += position - positions[uri]
             positions[uri] = position
-            display.records = sum(positions.values()) - sum(r for ref, r in tasks if ref.uri in positions)
             if checkpoint is not None:
                 checkpoint.put(uri, Progress(version, position, False))
                 if time.monotonic() - last_flush[0] > 1.0:
