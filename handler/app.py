@@ -37,8 +37,7 @@ class Runtime:
         self.writer = writer
         self.dead_letters = dead_letters
         self.options = options
-        self.template_checked = False
-        self.activity_template_checked = False
+        self.templates_checked: set[str] = set()  # index templates already checked in this container
 
 
 _runtime: Runtime | None = None
@@ -83,14 +82,19 @@ def emit(line: dict[str, Any], level: str = "INFO") -> None:
     print(json.dumps({"level": level, **line}, default=str), flush=True)
 
 
-def _prepare(context: Any) -> tuple[Runtime, float | None]:
-    """The cached runtime, the template checked once per container, and this invocation's deadline."""
+def _prepare(context: Any, *, activity: bool = False) -> tuple[Runtime, float | None]:
+    """The cached runtime, the entry's index template (audit, or Activity Streams) checked once per container,
+    and this invocation's deadline."""
     runtime = get_runtime()
-    if runtime.settings.ensure_template and not runtime.template_checked:
-        from handler.setup import ensure_index_template
+    settings = runtime.settings
+    prefix = settings.activity_prefix if activity else settings.index_prefix
+    if settings.ensure_template and prefix not in runtime.templates_checked:
+        from handler.mappings import activity_index_template, index_template
+        from handler.setup import ClusterSetup
 
-        ensure_index_template(runtime.client, runtime.settings.index_prefix)
-        runtime.template_checked = True
+        body = activity_index_template(prefix) if activity else index_template(prefix)
+        ClusterSetup(runtime.client, prefix).template(body, prefix)
+        runtime.templates_checked.add(prefix)
     deadline = None
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining_ms):
@@ -156,17 +160,10 @@ def setup_handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def _activity_runtime(context: Any) -> tuple[Runtime, float | None, Any]:
-    """The runtime with the Activity Streams template checked, and a per-invocation decryptor factory."""
-    runtime, deadline = _prepare(context)
+    """The runtime with the Activity Streams template checked (not the audit one), and a per-invocation
+    decryptor factory."""
+    runtime, deadline = _prepare(context, activity=True)
     settings = runtime.settings
-    if settings.ensure_template and not runtime.activity_template_checked:
-        from handler.mappings import activity_index_template
-        from handler.setup import ClusterSetup
-
-        ClusterSetup(runtime.client, settings.activity_prefix).template(
-            activity_index_template(settings.activity_prefix), settings.activity_prefix
-        )
-        runtime.activity_template_checked = True
     import boto3
 
     from handler.errors import DecodeError
