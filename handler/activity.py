@@ -20,6 +20,7 @@ from handler.sinks.bulk import BulkWriter
 from handler.sinks.dead_letter import DeadLetterStore
 from handler.sources.activity_streams import Decryptor, parse_envelope
 from handler.transforms.activity import activity_document, activity_id
+from handler.transforms.batch import create_body
 from handler.transforms.document import index_name
 
 
@@ -43,8 +44,7 @@ def record_actions(
         doc, day = built
         index = index_name(prefix, day)
         doc_id = activity_id(cluster, event)
-        body = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (index.encode(), doc_id.encode(), orjson.dumps(doc))
-        actions.append(Action(index, doc_id, body, doc.get("sql", ""), doc["@timestamp"]))
+        actions.append(Action(index, doc_id, create_body(index, doc_id, doc), doc.get("sql", ""), doc["@timestamp"]))
     return actions, unusable, heartbeats
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -27,6 +27,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class TransformOptions(NamedTuple):
     index_prefix: str = "rdsaudit"
     mask_secrets: bool = True
+
+
+def create_body(index: str, doc_id: str, doc: dict[str, Any]) -> bytes:
+    """The two NDJSON lines of a bulk `create` (index names and ids here need no JSON escaping)."""
+    return b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (index.encode(), doc_id.encode(), orjson.dumps(doc))
 
 
 def _digest(line: str) -> tuple[str, bytes]:
@@ -107,11 +112,7 @@ class BatchTransformer:
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
         index = index_name(self.options.index_prefix, day)
         doc_id = doc_id or id_from_digest(digest, occurrence)
-        body = b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (
-            index.encode(),
-            doc_id.encode(),
-            orjson.dumps(doc),
-        )
+        body = create_body(index, doc_id, doc)
         return Action(index, doc_id, body, line, doc["@timestamp"], timestamp_ms)
 
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
