@@ -5,7 +5,9 @@
 # Environment: OPENSEARCH_VERSION, OPENSEARCH_PORT (default 9200), OPENSEARCH_NAME (default "default"; several
 # named nodes may run side by side on different ports), OPENSEARCH_EXTRA_SETTINGS (extra opensearch.yml lines),
 # OPENSEARCH_HEAP (default 512m), OPENSEARCH_SECURITY=1 (install the security plugin with its demo TLS
-# configuration; HTTPS, admin password from OPENSEARCH_INITIAL_ADMIN_PASSWORD).
+# configuration; HTTPS, admin password from OPENSEARCH_INITIAL_ADMIN_PASSWORD), OPENSEARCH_TRANSPORT_PORT
+# (default http port + 100). `down` of a node whose name is not "default" also removes its directory, so test
+# runs that name their nodes uniquely leave nothing behind.
 set -euo pipefail
 
 # The one place the test node's version is pinned. The security plugin is published on Maven Central for 2.19.4
@@ -119,7 +121,7 @@ cluster.name: rdsaudit-$NAME
 node.name: $NAME
 network.host: 127.0.0.1
 http.port: $PORT
-transport.port: $((PORT + 100))
+transport.port: ${OPENSEARCH_TRANSPORT_PORT:-$((PORT + 100))}
 discovery.type: single-node
 path.data: $NODE_DIR/data
 path.logs: $NODE_DIR/logs
@@ -152,7 +154,10 @@ YML
 
 down() {
   local pidfile="$NODE_DIR/pid"
-  [[ -f "$pidfile" ]] || return 0
+  if [[ ! -f "$pidfile" ]]; then
+    if [[ "$NAME" != default ]]; then rm -rf "$NODE_DIR"; fi
+    return 0
+  fi
   local pid; pid="$(cat "$pidfile")"
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid"
@@ -160,6 +165,7 @@ down() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
+  if [[ "$NAME" != default ]]; then rm -rf "$NODE_DIR"; fi
 }
 
 case "${1:-}" in

@@ -3,8 +3,6 @@ events accepted, no duplicates, dead letters = what was rejected, and the right 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -23,9 +21,9 @@ from tests.events import AURORA_GROUP, AURORA_STREAM
 from tests.events.generate import audit_lines
 from tests.integration.conftest import OPENSEARCH_URL, Forwarder
 from tests.integration.faultproxy import FaultProxy
+from tests.integration.nodes import extra_node
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 LINES = audit_lines(400, seed=5)
 REJECTED = "19690101 00:00:00,ip-10-1-0-50,root,localhost,8,1,QUERY,,'select 1',0,,"  # date_nanos cannot hold it
 
@@ -202,25 +200,11 @@ def test_mixed_batch(forwarder: Forwarder, through: Any) -> None:
 
 
 # A second node whose own limits produce real rejections (not the proxy's).
-SMALL_PORT = 9211
-
-
 @pytest.fixture(scope="module")
 def small_node(opensearch_url: str) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "OPENSEARCH_NAME": "small",
-        "OPENSEARCH_PORT": str(SMALL_PORT),
-        "OPENSEARCH_HEAP": "256m",
-        "OPENSEARCH_EXTRA_SETTINGS": "http.max_content_length: 64kb",
-    }
-    up = subprocess.run(
-        [str(ROOT / "scripts/opensearch.sh"), "up"], env=env, capture_output=True, text=True, check=False, timeout=300
-    )
-    if up.returncode != 0:
-        pytest.fail(f"could not start the small node: {up.stderr[-2000:]}")
-    yield f"http://127.0.0.1:{SMALL_PORT}"
-    subprocess.run([str(ROOT / "scripts/opensearch.sh"), "down"], env=env, check=False, timeout=120)
+    env = {"OPENSEARCH_HEAP": "256m", "OPENSEARCH_EXTRA_SETTINGS": "http.max_content_length: 64kb"}
+    with extra_node("small", env, timeout=300) as url:
+        yield url
 
 
 def test_real_413_from_a_small_http_max_content_length(

@@ -5,8 +5,6 @@ documented API shape in tests/unit/test_mappings.py.)"""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,53 +15,31 @@ import pytest
 from handler import app
 from handler.cli import main
 from tests.events import sample_events, sample_lines
+from tests.integration.nodes import extra_node
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-PORT = 9221
-URL = f"https://127.0.0.1:{PORT}"
 # A throwaway password for a node bound to 127.0.0.1 for the length of the tests.
 ADMIN_PASSWORD = "Rdsaudit-Local-Test-7q!"
 FORWARDER_ROLE = "arn:aws:iam::123456789012:role/rdsaudit-forwarder"
 USER_PASSWORD = "Writer-Local-Test-3k!"
 
 
-def node_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "OPENSEARCH_SECURITY": "1",
-        "OPENSEARCH_NAME": "secure",
-        "OPENSEARCH_PORT": str(PORT),
-        "OPENSEARCH_HEAP": "512m",
-        "OPENSEARCH_INITIAL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-    }
-
-
 @pytest.fixture(scope="module")
 def secure_node(opensearch_url: str) -> Iterator[str]:
-    up = subprocess.run(
-        [str(ROOT / "scripts/opensearch.sh"), "up"],
-        env=node_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    if up.returncode != 0:
-        pytest.fail(f"could not start the node with the security plugin: {up.stderr[-3000:]}")
-    yield URL
-    subprocess.run([str(ROOT / "scripts/opensearch.sh"), "down"], env=node_env(), check=False, timeout=120)
+    env = {"OPENSEARCH_SECURITY": "1", "OPENSEARCH_HEAP": "512m", "OPENSEARCH_INITIAL_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    with extra_node("secure", env, scheme="https") as url:
+        yield url
 
 
-def client(user: str, password: str) -> Any:
+def client(url: str, user: str, password: str) -> Any:
     from opensearchpy import OpenSearch
 
-    return OpenSearch(hosts=[URL], http_auth=(user, password), verify_certs=False, ssl_show_warn=False, timeout=30)
+    return OpenSearch(hosts=[url], http_auth=(user, password), verify_certs=False, ssl_show_warn=False, timeout=30)
 
 
-def as_user(monkeypatch: pytest.MonkeyPatch, prefix: str, user: str, password: str, tmp_path: Path) -> None:
+def as_user(monkeypatch: pytest.MonkeyPatch, url: str, prefix: str, user: str, password: str, tmp_path: Path) -> None:
     for k, v in {
-        "OPENSEARCH_URL": URL,
+        "OPENSEARCH_URL": url,
         "OPENSEARCH_AUTH": "basic",
         "OPENSEARCH_USERNAME": user,
         "OPENSEARCH_PASSWORD": password,
@@ -89,8 +65,8 @@ def test_setup_roles_and_least_privilege(
     secure_node: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
 ) -> None:
     prefix = f"sec{uuid.uuid4().hex[:8]}"
-    admin = client("admin", ADMIN_PASSWORD)
-    as_user(monkeypatch, prefix, "admin", ADMIN_PASSWORD, tmp_path)
+    admin = client(secure_node, "admin", ADMIN_PASSWORD)
+    as_user(monkeypatch, secure_node, prefix, "admin", ADMIN_PASSWORD, tmp_path)
     assert main(["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE]) == 0
     first = capsys.readouterr().out
     assert "role rdsaudit_writer:" in first and "role rdsaudit_reader:" in first
@@ -117,13 +93,13 @@ def test_setup_roles_and_least_privilege(
     admin.index(index=f"other-{prefix}", body={"secret": "not for the writer"}, refresh=True)
 
     # The forwarder, as rdsaudit_writer, indexes a whole batch (template check included).
-    as_user(monkeypatch, prefix, "rdsaudit_test_writer", USER_PASSWORD, tmp_path)
+    as_user(monkeypatch, secure_node, prefix, "rdsaudit_test_writer", USER_PASSWORD, tmp_path)
     outcomes = [app.lambda_handler(e, None) for e in sample_events()]
     assert sum(o["indexed"] for o in outcomes) == len(sample_lines())
     admin.indices.refresh(index=f"{prefix}-*")
     assert admin.count(index=f"{prefix}-*")["count"] == len(sample_lines())
 
-    writer = client("rdsaudit_test_writer", USER_PASSWORD)
+    writer = client(secure_node, "rdsaudit_test_writer", USER_PASSWORD)
     day = f"{prefix}-2020.10.23"
     assert status(lambda: writer.indices.delete(index=day)) == 403
     assert status(lambda: writer.search(index=f"other-{prefix}")) == 403
@@ -131,7 +107,7 @@ def test_setup_roles_and_least_privilege(
     assert status(lambda: writer.index(index=f"other-{prefix}", body={"x": 1})) == 403
     assert status(lambda: writer.indices.put_index_template(name=prefix, body={"index_patterns": ["x-*"]})) == 403
 
-    reader = client("rdsaudit_test_reader", USER_PASSWORD)
+    reader = client(secure_node, "rdsaudit_test_reader", USER_PASSWORD)
     assert reader.count(index=f"{prefix}-*")["count"] == len(sample_lines())
     assert status(lambda: reader.index(index=day, body={"user": "x"})) == 403
     assert status(lambda: reader.search(index=f"other-{prefix}")) == 403
