@@ -26,9 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from handler.app import build_runtime  # noqa: E402
 from handler.config import Settings  # noqa: E402
-from handler.pipeline import forward_subscription_event  # noqa: E402
+from handler.forward import forward_event  # noqa: E402
+from handler.runtime import build_runtime  # noqa: E402
 from handler.sources.cloudwatch import encode_subscription_event  # noqa: E402
 from tests.events.generate import audit_line  # noqa: E402
 
@@ -118,9 +118,6 @@ def run(lines: int, payloads: int, *, url: str, seed: int = 1, batch: int = 2000
     with tempfile.TemporaryDirectory() as dl:
         env = {"OPENSEARCH_URL": url, "RDSAUDIT_INDEX_PREFIX": prefix, "RDSAUDIT_DEAD_LETTER": dl}
         runtime = build_runtime(Settings.from_env(env))
-        from handler.setup import ensure_index_template
-
-        ensure_index_template(runtime.client, prefix)
         made = 0
         n = 0
         while made < lines:
@@ -146,20 +143,19 @@ def run(lines: int, payloads: int, *, url: str, seed: int = 1, batch: int = 2000
 
 def _deliver(event: Any, runtime: Any, report: Report, expected: int) -> None:
     try:
-        outcome = forward_subscription_event(
-            event, writer=runtime.writer, dead_letters=runtime.dead_letters, options=runtime.options
-        )
+        outcome = forward_event(event, runtime.pipeline(), runtime.options)
     except Exception as e:  # a crash is what this driver looks for
         report.crashes.append(f"{type(e).__name__}: {e}"[:300])
         return
-    report.indexed += outcome.indexed
-    report.already_present += outcome.already_present
-    report.flagged += outcome.parse_failures
-    report.dead_lettered += outcome.dead_lettered
+    counts = outcome.counts
+    report.indexed += counts.indexed
+    report.already_present += counts.already_present
+    report.flagged += counts.flagged
+    report.dead_lettered += counts.dead_lettered
     if outcome.payload_dead_lettered:
         report.payloads_dead_lettered += 1
-    accounted = outcome.indexed + outcome.already_present + outcome.dead_lettered
-    report.unaccounted += abs(expected - accounted) + outcome.pending
+    accounted = counts.indexed + counts.already_present + counts.dead_lettered
+    report.unaccounted += abs(expected - accounted) + counts.pending
 
 
 def main() -> int:

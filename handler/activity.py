@@ -1,45 +1,62 @@
-"""Activity Streams pipeline: Kinesis records (or Firehose records) → decrypted events → documents → sink.
+"""The Activity Streams job: Kinesis (or Firehose) records → decrypted events → documents → the activity pipeline.
 
-Records that cannot be decrypted or read are dead-lettered with the reason; the rest of the batch goes through.
-Records whose documents could not all be written are reported as batch item failures, so Kinesis retries only
-them (ids are deterministic: a retry adds no duplicates)."""
+Records that cannot be decrypted or read, and events without a usable time, are dead-lettered (kind `activity`)
+with the reason; the rest of the batch goes through. Records whose documents could not all be written are
+reported as batch item failures, so Kinesis retries only them (ids are deterministic: a retry adds nothing)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from handler.errors import DecodeError
-from handler.model import Action, Context
-from handler.pipeline import rejection_record
-from handler.sinks.bulk import BulkWriter
-from handler.sinks.dead_letter import DeadLetterStore
-from handler.sources.activity_streams import Decryptor, parse_envelope
+from handler.model import Action, Context, Counts
+from handler.pipeline import ACTIVITY
+from handler.sources.activity_streams import Decryptor, cluster_id_from_stream_arn, parse_envelope
 from handler.transforms.activity import activity_document, activity_id
 from handler.transforms.batch import create_body
 from handler.transforms.document import index_name
+from handler.transforms.redact import mask_secrets
+
+if TYPE_CHECKING:
+    from handler.runtime import Runtime
+
+DecryptorFor = Callable[[str | None], Decryptor]
+NO_TIME = "logTime missing or not UTC"
 
 
-def record_actions(
-    data: bytes, decryptor: Decryptor, *, prefix: str, mask: bool
+def decryptors(runtime: Runtime) -> DecryptorFor:
+    """A decryptor per cluster for one invocation: data keys are reused within it, never across invocations."""
+    made: dict[str, Decryptor] = {}
+
+    def decryptor_for(stream_arn: str | None) -> Decryptor:
+        cluster = runtime.settings.das_cluster_id or cluster_id_from_stream_arn(stream_arn)
+        if not cluster:
+            raise DecodeError(f"no cluster resource id: stream {stream_arn!r} is not aws-rds-das-<id>")
+        if cluster not in made:
+            made[cluster] = Decryptor(runtime.aws("kms"), cluster)
+        return made[cluster]
+
+    return decryptor_for
+
+
+def event_actions(
+    events: list[Any], *, cluster: str | None, instance: str | None, version: str | None, prefix: str, mask: bool
 ) -> tuple[list[Action], list[dict[str, Any]], int]:
-    """(actions, events without a usable time, heartbeats dropped) for one record. Raises DecodeError."""
-    envelope = parse_envelope(data)
-    activity = decryptor.events(envelope)
-    cluster = activity.get("clusterId") or decryptor.cluster_id
-    instance = activity.get("instanceId")
+    """(actions, dead-letter records of events without a usable time, heartbeats dropped)."""
     actions, unusable, heartbeats = [], [], 0
-    for event in activity["databaseActivityEventList"]:
+    for event in events:
         if not isinstance(event, dict) or event.get("type") == "heartbeat":
             heartbeats += 1
             continue
-        built = activity_document(event, cluster=cluster, instance=instance, version=envelope.get("version"), mask=mask)
+        built = activity_document(event, cluster=cluster, instance=instance, version=version, mask=mask)
         if built is None:
-            unusable.append(event)
+            unusable.append(event_record(event, cluster, instance, version, mask))
             continue
         doc, day = built
         index = index_name(prefix, day)
@@ -48,53 +65,80 @@ def record_actions(
     return actions, unusable, heartbeats
 
 
-def process_kinesis(
-    event: dict[str, Any],
-    decryptor_for: Any,
-    *,
-    writer: BulkWriter,
-    dead_letters: DeadLetterStore,
-    prefix: str,
-    mask: bool,
-    deadline: float | None = None,
+def event_record(
+    event: dict[str, Any], cluster: str | None, instance: str | None, version: str | None, mask: bool
 ) -> dict[str, Any]:
-    """Returns the partial batch response plus counts."""
-    counts: dict[str, Any] = {"records": 0, "indexed": 0, "already_present": 0, "heartbeats": 0, "dead_lettered": 0}
-    failures: list[dict[str, str]] = []
+    """An event without a usable time, kept so replay can try it again; its statement masked."""
+    text = event.get("commandText")
+    if mask and isinstance(text, str):
+        event = {**event, "commandText": mask_secrets(text)}
+    return {
+        "kind": "activity_event",
+        "reason": NO_TIME,
+        "event": event,
+        "cluster": cluster,
+        "instance": instance,
+        "version": version,
+    }
+
+
+def record_actions(
+    data: bytes, decryptor: Decryptor, *, prefix: str, mask: bool
+) -> tuple[list[Action], list[dict[str, Any]], int]:
+    """One encrypted record's actions. Raises DecodeError."""
+    envelope = parse_envelope(data)
+    activity = decryptor.events(envelope)
+    return event_actions(
+        activity["databaseActivityEventList"],
+        cluster=activity.get("clusterId") or decryptor.cluster_id,
+        instance=activity.get("instanceId"),
+        version=envelope.get("version"),
+        prefix=prefix,
+        mask=mask,
+    )
+
+
+def process_kinesis(
+    event: dict[str, Any], runtime: Runtime, decryptor_for: DecryptorFor, deadline: float | None = None
+) -> tuple[list[dict[str, str]], Counts, dict[str, Any]]:
+    """(batch item failures, counts, what else the log line reports)."""
+    prefix, mask = runtime.settings.activity_prefix, runtime.settings.mask_secrets
+    records = event.get("Records", [])
     dead: list[dict[str, Any]] = []
     per_record: list[tuple[str, list[Action]]] = []
-    for record in event.get("Records", []):
-        counts["records"] += 1
+    heartbeats = 0
+    for record in records:
         kinesis = record.get("kinesis", {})
         sequence = kinesis.get("sequenceNumber", "")
         try:
             data = base64.b64decode(kinesis.get("data", ""), validate=True)
-            decryptor = decryptor_for(record.get("eventSourceARN"))
-            actions, unusable, heartbeats = record_actions(data, decryptor, prefix=prefix, mask=mask)
+            actions, unusable, dropped = record_actions(
+                data, decryptor_for(record.get("eventSourceARN")), prefix=prefix, mask=mask
+            )
         except (DecodeError, binascii.Error, ValueError) as e:
             dead.append({"kind": "activity_record", "reason": str(e), "sequence": sequence, "record": record})
             continue
-        counts["heartbeats"] += heartbeats
-        dead += [{"kind": "activity_event", "reason": "logTime missing or not UTC", "event": ev} for ev in unusable]
+        heartbeats += dropped
+        dead += unusable
         per_record.append((sequence, actions))
-    all_actions = [a for _, actions in per_record for a in actions]
-    result = writer.write(all_actions, deadline)
-    counts["indexed"], counts["already_present"] = result.indexed, result.already_present
-    dead += [rejection_record(r, Context()) for r in result.rejected]
-    pending = {a.doc_id for a in result.pending}
-    failures = [{"itemIdentifier": seq} for seq, actions in per_record if any(a.doc_id in pending for a in actions)]
+    key = hashlib.blake2b(orjson.dumps(records), digest_size=16).hexdigest()
+    counts = runtime.pipeline(ACTIVITY).write(
+        Context(), (a for _, actions in per_record for a in actions), key=key, deadline=deadline
+    )
+    failures = [
+        {"itemIdentifier": seq} for seq, actions in per_record if any(a.doc_id in counts.pending_ids for a in actions)
+    ]
+    extra: dict[str, Any] = {"records": len(records), "heartbeats": heartbeats, "failed_records": len(failures)}
     if dead:
-        key = hashlib.blake2b(orjson.dumps(event.get("Records", [])), digest_size=16).hexdigest()
-        counts["dead_letter"] = dead_letters.write("activity", key, dead)
-        counts["dead_lettered"] = len(dead)
-    return {"batchItemFailures": failures, **counts}
+        extra["records_dead_lettered"] = len(dead)
+        extra["activity_dead_letter"] = runtime.dead_letters.write("activity", key, dead)
+    return failures, counts, extra
 
 
-def process_firehose(
-    event: dict[str, Any], decryptor_for: Any, *, prefix: str, mask: bool, dead_letters: DeadLetterStore
-) -> dict[str, Any]:
+def process_firehose(event: dict[str, Any], runtime: Runtime, decryptor_for: DecryptorFor) -> dict[str, Any]:
     """Firehose data transformation: each record out as NDJSON documents (Ok), Dropped when only heartbeats, or
     ProcessingFailed (and dead-lettered with the reason)."""
+    prefix, mask = runtime.settings.activity_prefix, runtime.settings.mask_secrets
     out, dead = [], []
     source = event.get("sourceKinesisStreamArn")
     for record in event.get("records", []):
@@ -103,10 +147,10 @@ def process_firehose(
             data = base64.b64decode(record.get("data", ""), validate=True)
             actions, unusable, _ = record_actions(data, decryptor_for(source), prefix=prefix, mask=mask)
         except (DecodeError, binascii.Error, ValueError) as e:
-            dead.append({"kind": "activity_record", "reason": str(e), "record": record})
+            dead.append({"kind": "activity_record", "reason": str(e), "record": {**record, "eventSourceARN": source}})
             out.append({"recordId": rid, "result": "ProcessingFailed", "data": record.get("data", "")})
             continue
-        dead += [{"kind": "activity_event", "reason": "logTime missing or not UTC", "event": ev} for ev in unusable]
+        dead += unusable
         if not actions:
             out.append({"recordId": rid, "result": "Dropped", "data": ""})
             continue
@@ -114,5 +158,5 @@ def process_firehose(
         out.append({"recordId": rid, "result": "Ok", "data": base64.b64encode(lines).decode("ascii")})
     if dead:
         key = hashlib.blake2b(orjson.dumps(event.get("records", [])), digest_size=16).hexdigest()
-        dead_letters.write("activity", key, dead)
+        runtime.dead_letters.write("activity", key, dead)
     return {"records": out}

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any
 
-from handler.model import RawEvent
-from handler.transforms.audit_line import decode_line, split_export_prefix
+from handler.model import COUNT_NAMES, Action
 from handler.transforms.batch import BatchTransformer, TransformOptions
 from handler.transforms.context import cloudwatch_context
 
@@ -81,16 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def read_raw_events(stream: BinaryIO) -> Iterator[RawEvent]:
-    """Lines of a raw audit file or CloudWatch export; blank lines skipped."""
-    for data in stream:
-        line = decode_line(data).rstrip("\r\n")
-        if not line.strip():
-            continue
-        line, timestamp_ms = split_export_prefix(line)
-        yield RawEvent(line, timestamp_ms)
-
-
 def _time_arg(text: str) -> str:
     from handler.backfill.process import sortable_time
 
@@ -114,6 +103,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     settings = _settings("backfill", args.index_prefix)
     if settings is None:
         return 2
+    from handler.runtime import build_runtime
+
     if args.workers < 1:
         print("rdsaudit backfill: --workers must be at least 1", file=sys.stderr)
         return 2
@@ -126,7 +117,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     )
     checkpoint = args.checkpoint or str(default_manifest_path(args.sources))
     summary = run_backfill(
-        args.sources, settings=settings, options=options, workers=args.workers, checkpoint_location=checkpoint
+        args.sources, build_runtime(settings), options=options, workers=args.workers, checkpoint_location=checkpoint
     )
     for line in summary.lines():
         print(line)
@@ -165,8 +156,10 @@ def cmd_setup(args: argparse.Namespace) -> int:
             "rdsaudit setup: need --retention-days >= 1 and 0 < --warm-after-days < --retention-days", file=sys.stderr
         )
         return 2
+    from handler.runtime import build_runtime
+
     options = SetupOptions(args.retention_days, args.warm_after_days, args.role_arn, args.dashboards_url, args.dry_run)
-    changes, requests = run_setup(settings, options)
+    changes, requests = run_setup(settings, options, build_runtime(settings).client)
     for change in changes:
         print(change)
     for method, path, body in requests:
@@ -176,9 +169,14 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from handler.export.run import export_all
+    from handler.runtime import build_runtime
 
+    settings = _settings("export")
+    if settings is None:
+        return 2
     failed = 0
     results = export_all(
+        build_runtime(settings),
         args.instance,
         bucket=args.bucket,
         prefix=args.prefix,
@@ -195,57 +193,77 @@ def cmd_export(args: argparse.Namespace) -> int:
                 f"{summary['instance']}: {summary['objects']} objects, {summary['bytes']} bytes, "
                 f"{summary['files']} files seen, {summary['gone']} rotated away during the run"
             )
+        if "counts" in summary:
+            c = summary["counts"]
+            print("  indexed: " + "  ".join(f"{k.replace('_', ' ')}: {c[k]:,}" for k in COUNT_NAMES))
     return 1 if failed else 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     import logging
 
-    from handler.app import build_runtime
-    from handler.replay import ReplaySummary, replay_documents, replay_payloads, replay_queue
-    from handler.setup import ensure_index_template
+    from handler.replay import ReplaySummary, replay_queue, replay_store
+    from handler.runtime import Runtime, build_runtime
     from handler.sinks.dead_letter import dead_letter_store
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = _settings("replay")
     if settings is None:
         return 2
-    runtime = build_runtime(settings)
-    ensure_index_template(runtime.client, settings.index_prefix)
-    summary = ReplaySummary()
     location = args.dead_letter or settings.dead_letter
-    store = dead_letter_store(location)
-    replay_documents(store, runtime, summary, keep=args.keep)
-    replay_payloads(store, runtime, summary, keep=args.keep)
+    runtime: Runtime = build_runtime(settings._replace(dead_letter=location))
+    summary = ReplaySummary()
+    store = dead_letter_store(location, lambda: runtime.aws("s3"))
+    replay_store(store, runtime, summary, keep=args.keep)
     print(f"dead letters in {location}:")
     for line in summary.lines():
         print("  " + line)
+    failing = summary.still_failing
     if args.queue:
         queue_summary = ReplaySummary()
         n = replay_queue(args.queue, runtime, queue_summary, keep=args.keep)
         print(f"on-failure queue {args.queue}: {n} messages")
         for line in queue_summary.lines():
             print("  " + line)
-        summary.still_failing += queue_summary.still_failing
-    return 1 if summary.still_failing else 0
+        failing += queue_summary.still_failing
+    return 1 if failing else 0
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    """What the forwarder would index: the same framing as backfill (gzip, exports, Firehose objects), the same
+    context rules, transform and encoder, so `parse FILE` and a backfill of FILE agree document for document."""
     from handler.config import valid_index_prefix
+    from handler.sources.framing import read_batches
+    from handler.sources.objects import local_ref
 
     if not valid_index_prefix(args.index_prefix):
         print(f"rdsaudit parse: invalid --index-prefix {args.index_prefix!r}", file=sys.stderr)
         return 2
-    ctx = cloudwatch_context(args.log_group, args.log_stream, args.owner)
     options = TransformOptions(index_prefix=args.index_prefix, mask_secrets=not args.no_mask)
-    transformer = BatchTransformer(ctx, options)
-    out = sys.stdout
-    stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    ref = None if args.file == "-" else local_ref(args.file)
+    out = sys.stdout.buffer
+    stream = sys.stdin.buffer if ref is None else open(ref.uri, "rb")  # noqa: SIM115
     try:
-        for action in transformer.actions(read_raw_events(stream)):
-            record = {"index": action.index_name, "id": action.doc_id, "doc": action.document()}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        for batch in read_batches(stream, ref.key if ref else "", args.log_group):
+            ctx = batch.ctx
+            if args.log_stream or args.owner:
+                ctx = cloudwatch_context(args.log_group or ctx.log_group, args.log_stream, args.owner)
+            transformer = BatchTransformer(ctx, options, fallback_ms=ref.last_modified_ms if ref else None)
+            block: list[bytes] = []
+            for action in transformer.actions(batch.events):
+                block.append(parse_record(action))
+                if len(block) >= 1000:
+                    out.write(b"".join(block))
+                    block.clear()
+            out.write(b"".join(block))
+        out.flush()
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
     return 0
+
+
+def parse_record(action: Action) -> bytes:
+    """`{"index":…,"id":…,"doc":…}` built from the bulk body's own bytes: no decoding and encoding again."""
+    doc = action.body.split(b"\n", 2)[1]
+    return b'{"index":"%s","id":"%s","doc":%s}\n' % (action.index_name.encode(), action.doc_id.encode(), doc)

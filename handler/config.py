@@ -74,6 +74,12 @@ class Settings(NamedTuple):
     checkpoint: str = ""
     activity_prefix: str = "rdsactivity"
     das_cluster_id: str = ""
+    export_bucket: str = ""
+    export_prefix: str = ""
+    export_instances: tuple[str, ...] = ()
+    export_index: bool = False
+    forwarder_arn: str = ""
+    log_level: str = "INFO"
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -137,6 +143,12 @@ class Settings(NamedTuple):
             checkpoint=_s3_url("RDSAUDIT_CHECKPOINT", env.get("RDSAUDIT_CHECKPOINT", "").strip()),
             activity_prefix=_prefix("RDSAUDIT_ACTIVITY_INDEX_PREFIX", get("RDSAUDIT_ACTIVITY_INDEX_PREFIX")),
             das_cluster_id=env.get("RDSAUDIT_DAS_CLUSTER_ID", "").strip(),
+            export_bucket=_bucket("RDSAUDIT_EXPORT_BUCKET", env.get("RDSAUDIT_EXPORT_BUCKET", "").strip()),
+            export_prefix=env.get("RDSAUDIT_EXPORT_PREFIX", "").strip().strip("/"),
+            export_instances=tuple(i.strip() for i in env.get("RDSAUDIT_EXPORT_INSTANCES", "").split(",") if i.strip()),
+            export_index=_bool("RDSAUDIT_EXPORT_INDEX", get("RDSAUDIT_EXPORT_INDEX")),
+            forwarder_arn=_arn("RDSAUDIT_FORWARDER_ARN", env.get("RDSAUDIT_FORWARDER_ARN", "").strip()),
+            log_level=_choice("LOG_LEVEL", get("LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
         )
 
 
@@ -152,6 +164,20 @@ def _s3_url(name: str, value: str) -> str:
     return value
 
 
+def _bucket(name: str, value: str) -> str:
+    if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        raise ConfigError(f"{name} is not a valid S3 bucket name: {value!r}")
+    return value
+
+
+def _arn(name: str, value: str) -> str:
+    if value and not re.fullmatch(
+        r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?", value
+    ):
+        raise ConfigError(f"{name} must be a Lambda function ARN, got {value!r}")
+    return value
+
+
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
@@ -164,7 +190,7 @@ def _bool(name: str, value: str) -> bool:
         return True
     if v in _FALSE:
         return False
-    raise ConfigError(f"{name} must be true or false; got {value!r}")
+    raise ConfigError(f"{name} must be true or false (also yes/no, on/off, 1/0); got {value!r}")
 
 
 def _number(name: str, value: str, low: float, high: float) -> float:

@@ -40,6 +40,7 @@ class Action(NamedTuple):
     line: str
     timestamp: str = ""  # the document's @timestamp
     event_ms: int | None = None  # the source's own time for the line (CloudWatch event time), when it has one
+    flagged: bool = False  # a line that could not be parsed, indexed raw with tags: ["parse_failure"]
 
     def document(self) -> Any:
         return json.loads(self.body.split(b"\n", 2)[1])
@@ -65,3 +66,59 @@ class SinkResult:
         self.indices: dict[str, int] = {}
         self.requests = 0
         self.retries = 0
+
+
+COUNT_NAMES = ("received", "indexed", "already_present", "flagged", "dead_lettered", "pending")
+
+
+class Counts:
+    """What one write (or a whole job) did with its documents, in the one vocabulary every log line, summary and
+    replay uses: received = indexed + already_present + dead_lettered + pending. `flagged` counts the received
+    lines that could not be parsed (indexed raw and tagged, so they are also in one of the other four)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.indexed = 0
+        self.already_present = 0
+        self.flagged = 0
+        self.dead_lettered = 0
+        self.pending = 0
+        self.pending_reason = ""
+        self.pending_ids: set[str] = set()  # which documents are pending (a Kinesis batch maps them to records)
+        self.indices: dict[str, int] = {}
+        self.dead_letters: list[str] = []  # where rejected documents were stored
+        self.rejections: dict[str, int] = {}  # why, reason → documents
+        self.requests = 0
+        self.retries = 0
+
+    def add(self, other: Counts) -> Counts:
+        for name in COUNT_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.pending_reason = other.pending_reason or self.pending_reason
+        self.pending_ids |= other.pending_ids
+        for index, n in other.indices.items():
+            self.indices[index] = self.indices.get(index, 0) + n
+        self.dead_letters += other.dead_letters
+        for reason, n in other.rejections.items():
+            self.rejections[reason] = self.rejections.get(reason, 0) + n
+        self.requests += other.requests
+        self.retries += other.retries
+        return self
+
+    def balanced(self) -> bool:
+        return self.received == self.indexed + self.already_present + self.dead_lettered + self.pending
+
+    def as_log(self) -> dict[str, Any]:
+        out: dict[str, Any] = {name: getattr(self, name) for name in COUNT_NAMES}
+        if self.pending_reason:
+            out["pending_reason"] = self.pending_reason
+        if self.indices:
+            out["indices"] = dict(self.indices)
+        if self.dead_letters:
+            out["dead_letters"] = list(self.dead_letters)
+        out["requests"], out["retries"], out["balanced"] = self.requests, self.retries, self.balanced()
+        return out
+
+    def line(self) -> str:
+        """The counts as people read them: `received: 10  indexed: 9  …`."""
+        return "  ".join(f"{name.replace('_', ' ')}: {getattr(self, name):,}" for name in COUNT_NAMES)

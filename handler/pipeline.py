@@ -1,111 +1,65 @@
-"""Source → transform → sink for one subscription event, with the accounting. Builds no clients."""
+"""The one write path. Every flow (forwarder, backfill, export --index, replay, Activity Streams) hands its actions
+to `Pipeline.write`, which makes sure the family's index template exists, bulk-writes with retries, dead-letters
+what OpenSearch rejects (with the reason, masked) and reports what is still pending — all in one `Counts`."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
-from handler.errors import DecodeError
-from handler.model import Context, Rejection
+from handler.model import Action, Context, Counts, Rejection
 from handler.sinks.bulk import BulkWriter
-from handler.sinks.dead_letter import DeadLetterStore
-from handler.sources.cloudwatch import CONTROL_MESSAGE, decode_subscription_event, payload_key
-from handler.transforms.batch import BatchTransformer, TransformOptions
-from handler.transforms.context import cloudwatch_context
+from handler.sinks.dead_letter import DeadLetterStore, error_reason, rejection_record
+
+AUDIT = "audit"
+ACTIVITY = "activity"
 
 
-class Outcome:
-    """Every event is accounted for: received = indexed + already_present + dead_lettered + pending."""
+class Pipeline:
+    """Writes actions of one index family (audit or activity)."""
 
-    def __init__(self) -> None:
-        self.message_type = ""
-        self.log_group: str | None = None
-        self.received = 0
-        self.indexed = 0
-        self.already_present = 0
-        self.parse_failures = 0
-        self.dead_lettered = 0
-        self.pending = 0
-        self.pending_reason = ""
-        self.payload_dead_lettered = ""  # the reason, when the whole payload could not be decoded
-        self.indices: dict[str, int] = {}
-        self.dead_letters: list[str] = []
-        self.requests = 0
-        self.retries = 0
-        self.duration_ms = 0
+    def __init__(
+        self,
+        writer: BulkWriter,
+        dead_letters: DeadLetterStore,
+        *,
+        family: str = AUDIT,
+        mask: bool = True,
+        ensure_template: Callable[[], None] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.dead_letters = dead_letters
+        self.family = family
+        self.mask = mask
+        self._ensure_template = ensure_template
 
-    def balanced(self) -> bool:
-        return self.received == self.indexed + self.already_present + self.dead_lettered + self.pending
+    def write(self, ctx: Context, actions: Iterable[Action], *, key: str, deadline: float | None = None) -> Counts:
+        """Write every action once. Rejections go to the dead-letter store under `key` (the batch's stable name,
+        so a redelivered batch overwrites its own dead letters); pending actions are reported, never dropped."""
+        if self._ensure_template is not None:
+            self._ensure_template()
+        counts = Counts()
+        result = self.writer.write(_counted(actions, counts), deadline)
+        counts.indexed, counts.already_present = result.indexed, result.already_present
+        counts.indices, counts.requests, counts.retries = result.indices, result.requests, result.retries
+        counts.pending, counts.pending_reason = len(result.pending), result.pending_reason
+        counts.pending_ids = {a.doc_id for a in result.pending}
+        if result.rejected:
+            counts.dead_letters.append(self.dead_letter(ctx, result.rejected, key))
+            counts.dead_lettered = len(result.rejected)
+            for r in result.rejected:
+                reason = error_reason(r.error)[:200]
+                counts.rejections[reason] = counts.rejections.get(reason, 0) + 1
+        return counts
 
-    def as_log(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if v not in ("", None)}
-        out["balanced"] = self.balanced()
-        return out
-
-
-def forward_subscription_event(
-    event: Any,
-    *,
-    writer: BulkWriter,
-    dead_letters: DeadLetterStore,
-    options: TransformOptions,
-    deadline: float | None = None,
-) -> Outcome:
-    started = time.monotonic()
-    outcome = Outcome()
-    try:
-        payload = decode_subscription_event(event)
-    except DecodeError as e:
-        outcome.payload_dead_lettered = str(e)
-        record = {"kind": "payload", "reason": str(e), "event": event}
-        outcome.dead_letters.append(dead_letters.write("payloads", payload_key(event), [record]))
-        outcome.duration_ms = int((time.monotonic() - started) * 1000)
-        return outcome
-
-    outcome.message_type = payload.message_type
-    outcome.log_group = payload.log_group
-    if payload.message_type == CONTROL_MESSAGE:
-        return outcome
-    ctx = cloudwatch_context(payload.log_group, payload.log_stream, payload.owner)
-    outcome.received = len(payload.events)
-    transformer = BatchTransformer(ctx, options)
-    result = writer.write(transformer.actions(payload.events), deadline)
-
-    outcome.parse_failures = transformer.parse_failures
-    outcome.indexed, outcome.already_present = result.indexed, result.already_present
-    outcome.indices, outcome.requests, outcome.retries = result.indices, result.requests, result.retries
-    outcome.pending, outcome.pending_reason = len(result.pending), result.pending_reason
-    if result.rejected:
-        records = [rejection_record(r, ctx) for r in result.rejected]
-        outcome.dead_letters.append(dead_letters.write("documents", payload.key, records))
-        outcome.dead_lettered = len(records)
-    outcome.duration_ms = int((time.monotonic() - started) * 1000)
-    return outcome
+    def dead_letter(self, ctx: Context, rejected: list[Rejection], key: str) -> str:
+        records = [rejection_record(r, ctx, self.family, mask=self.mask) for r in rejected]
+        return self.dead_letters.write("documents", key, records)
 
 
-def rejection_record(rejection: Rejection, ctx: Context) -> dict[str, Any]:
-    action = rejection.action
-    return {
-        "kind": "document",
-        "reason": _reason(rejection.error),
-        "status": rejection.status,
-        "error": rejection.error,
-        "index": action.index_name,
-        "id": action.doc_id,
-        "line": action.line,
-        "event_ms": action.event_ms,
-        "document": action.document(),
-        "log_group": ctx.log_group,
-        "log_stream": ctx.log_stream,
-        "owner": ctx.owner,
-    }
-
-
-def _reason(error: Any) -> str:
-    if isinstance(error, dict):
-        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
-        cause = error.get("caused_by")
-        if isinstance(cause, dict):
-            reason += f" (caused by {cause.get('type', '')}: {cause.get('reason', '')})"
-        return reason
-    return str(error)
+def _counted(actions: Iterable[Action], counts: Counts) -> Iterator[Action]:
+    """Counts actions as the writer consumes them (it reads lazily, one chunk at a time)."""
+    for action in actions:
+        counts.received += 1
+        if action.flagged:
+            counts.flagged += 1
+        yield action

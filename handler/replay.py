@@ -1,95 +1,170 @@
-"""Re-drive dead letters once their cause is fixed: rejected documents from the dead-letter store, and whole
-events from the forwarder's on-failure queue (SQS). Idempotent: ids are kept, so a document indexed meanwhile is
-reported as already indexed, never written twice."""
+"""Re-drive dead letters once their cause is fixed — every kind we write: rejected documents (audit and Activity
+Streams), payloads that could not be decoded, Activity Streams records and events — and whole events from the
+forwarder's on-failure queue (SQS). Idempotent: documents keep their ids, so one indexed meanwhile is counted as
+already present, never written twice. Everything goes through the same pipeline as live data."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from handler.errors import DecodeError
-from handler.model import RawEvent
-from handler.pipeline import forward_subscription_event, rejection_record
-from handler.sources.cloudwatch import decode_subscription_event
-from handler.transforms.batch import BatchTransformer
-from handler.transforms.context import cloudwatch_context
+from handler.forward import forward_event
+from handler.model import Action, Context, Counts
+from handler.pipeline import ACTIVITY, AUDIT
+from handler.transforms.batch import create_body
 
 if TYPE_CHECKING:
-    from handler.app import Runtime
+    from handler.runtime import Runtime
     from handler.sinks.dead_letter import DeadLetterStore
 
 
-@dataclass
 class ReplaySummary:
-    replayed: int = 0
-    already_indexed: int = 0
-    still_failing: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.counts = Counts()
+        self.unreadable = 0  # records that still cannot be decoded or decrypted
+        self.reasons: dict[str, int] = {}
 
     def failing(self, reason: str, n: int = 1) -> None:
-        self.still_failing += n
         self.reasons[reason[:200]] = self.reasons.get(reason[:200], 0) + n
 
+    @property
+    def still_failing(self) -> int:
+        return self.counts.dead_lettered + self.counts.pending + self.unreadable
+
     def lines(self) -> list[str]:
-        out = [
-            f"replayed: {self.replayed}  already indexed: {self.already_indexed}  still failing: {self.still_failing}"
-        ]
-        out += [f"  still failing ({n}): {reason}" for reason, n in sorted(self.reasons.items())]
+        out = [self.counts.line() + f"  unreadable: {self.unreadable:,}  still failing: {self.still_failing:,}"]
+        reasons = dict(self.reasons)
+        for reason, n in self.counts.rejections.items():
+            reasons[f"rejected by OpenSearch, dead-lettered again: {reason}"] = n
+        out += [f"  still failing ({n}): {reason}" for reason, n in sorted(reasons.items())]
         return out
 
 
-def replay_documents(store: DeadLetterStore, runtime: Runtime, summary: ReplaySummary, *, keep: bool = False) -> None:
-    """Rebuild each rejected document from its original line (so parser fixes apply), with its original id."""
+def replay_store(store: DeadLetterStore, runtime: Runtime, summary: ReplaySummary, *, keep: bool = False) -> None:
     for location in list(store.locations("documents")):
-        records = store.read(location)
-        remaining = []
-        by_context: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for r in records:
-            by_context.setdefault((r.get("log_group"), r.get("log_stream"), r.get("owner")), []).append(r)
-        for (group, stream, owner), group_records in by_context.items():
-            transformer = BatchTransformer(cloudwatch_context(group, stream, owner), runtime.options)
-            actions = [
-                transformer.action(RawEvent(r["line"], r.get("event_ms")), doc_id=r["id"]) for r in group_records
-            ]
-            result = runtime.writer.write(actions)
-            summary.replayed += result.indexed
-            summary.already_indexed += result.already_present
-            ctx = transformer.ctx
-            for rejection in result.rejected:
-                record = rejection_record(rejection, ctx)
-                remaining.append(record)
-                summary.failing(record["reason"])
-            for action in result.pending:
-                remaining.append(next(r for r in group_records if r["id"] == action.doc_id))
-                summary.failing(result.pending_reason)
-        if not keep:
-            store.rewrite(location, remaining)
-
-
-def replay_payloads(store: DeadLetterStore, runtime: Runtime, summary: ReplaySummary, *, keep: bool = False) -> None:
-    """Whole events that could not be decoded: replayed only if they decode now."""
+        _replay_documents(store, location, runtime, summary, keep)
     for location in list(store.locations("payloads")):
-        remaining = []
-        for record in store.read(location):
-            if not _forward(record.get("event"), runtime, summary):
-                remaining.append(record)
+        remaining = [r for r in store.read(location) if not _forward(r.get("event"), runtime, summary)]
+        if not keep:
+            store.rewrite(location, remaining)
+    for location in list(store.locations("activity")):
+        remaining = [r for r in store.read(location) if not _replay_activity(r, runtime, summary)]
         if not keep:
             store.rewrite(location, remaining)
 
 
-def replay_queue(
-    queue_url: str, runtime: Runtime, summary: ReplaySummary, *, sqs: Any = None, keep: bool = False
-) -> int:
+def _replay_documents(
+    store: DeadLetterStore, location: str, runtime: Runtime, summary: ReplaySummary, keep: bool
+) -> None:
+    """Each stored document written again under its index and id. Rejected again, it is dead-lettered anew (under
+    the same name, so today's copy replaces the old one); still pending, it stays where it was."""
+    records = store.read(location)
+    key = PurePosixPath(location).name.removesuffix(".ndjson")
+    remaining: list[dict[str, Any]] = []
+    rewritten = False
+    for family in (AUDIT, ACTIVITY):
+        batch = [r for r in records if r.get("family", AUDIT) == family]
+        if not batch:
+            continue
+        actions = [_action(r) for r in batch]
+        counts = runtime.pipeline(family).write(Context(), actions, key=key)
+        summary.counts.add(counts)
+        if counts.dead_lettered:
+            rewritten = rewritten or location in counts.dead_letters
+        if counts.pending:
+            summary.failing(counts.pending_reason, counts.pending)
+            remaining += [r for r in batch if r["id"] in counts.pending_ids]
+    if keep:
+        return
+    if rewritten:
+        # The new dead letters landed on this very object: keep them, and add what is still pending.
+        remaining = store.read(location) + remaining
+    store.rewrite(location, remaining)
+
+
+def _action(record: dict[str, Any]) -> Action:
+    document = record["document"]
+    return Action(
+        record["index"],
+        record["id"],
+        create_body(record["index"], record["id"], document),
+        record.get("line", ""),
+        str(document.get("@timestamp", "")),
+        record.get("event_ms"),
+        "parse_error" in document,
+    )
+
+
+def _forward(event: Any, runtime: Runtime, summary: ReplaySummary) -> bool:
+    """True when every line of the event is now indexed, present, or dead-lettered anew."""
+    from handler.sources.cloudwatch import decode_subscription_event
+
+    try:
+        decode_subscription_event(event)
+    except DecodeError as e:
+        summary.unreadable += 1
+        summary.failing(str(e))
+        return False
+    outcome = forward_event(event, runtime.pipeline(), runtime.options)
+    summary.counts.add(outcome.counts)
+    if outcome.counts.pending:
+        summary.failing(outcome.counts.pending_reason, outcome.counts.pending)
+        return False
+    return True
+
+
+def _replay_activity(record: dict[str, Any], runtime: Runtime, summary: ReplaySummary) -> bool:
+    """An Activity Streams record decrypted again (the key or its policy may have been fixed), or an event whose
+    time could not be read; True when it is now fully handled."""
+    import base64
+    import binascii
+
+    from handler.activity import decryptors, event_actions, record_actions
+
+    settings = runtime.settings
+    prefix, mask = settings.activity_prefix, settings.mask_secrets
+    try:
+        if record.get("kind") == "activity_event":
+            actions, unusable, _ = event_actions(
+                [record.get("event")],
+                cluster=record.get("cluster"),
+                instance=record.get("instance"),
+                version=record.get("version"),
+                prefix=prefix,
+                mask=mask,
+            )
+        else:
+            raw = record.get("record", {})
+            data = raw.get("kinesis", {}).get("data") or raw.get("data", "")
+            decrypt = decryptors(runtime)(raw.get("eventSourceARN"))
+            actions, unusable, _ = record_actions(
+                base64.b64decode(data, validate=True), decrypt, prefix=prefix, mask=mask
+            )
+    except (DecodeError, binascii.Error, ValueError) as e:
+        summary.unreadable += 1
+        summary.failing(str(e))
+        return False
+    if unusable:
+        summary.unreadable += len(unusable)
+        summary.failing(unusable[0]["reason"], len(unusable))
+        return False
+    counts = runtime.pipeline(ACTIVITY).write(Context(), actions, key=f"replay-{record.get('sequence', 'activity')}")
+    summary.counts.add(counts)
+    if counts.pending:
+        summary.failing(counts.pending_reason, counts.pending)
+        return False
+    return True
+
+
+def replay_queue(queue_url: str, runtime: Runtime, summary: ReplaySummary, *, keep: bool = False) -> int:
     """Events Lambda gave up on, from the on-failure destination (or an async dead-letter queue).
 
     A message is deleted once its event is fully written; otherwise it becomes visible again later.
     Returns the number of messages read.
     """
-    if sqs is None:
-        import boto3
-
-        sqs = boto3.client("sqs")
+    sqs = runtime.aws("sqs")
     messages = 0
     while True:
         batch = sqs.receive_message(
@@ -103,29 +178,10 @@ def replay_queue(
             try:
                 body = json.loads(message["Body"])
             except ValueError:
+                summary.unreadable += 1
                 summary.failing("queue message is not JSON")
                 continue
             # On-failure destination records wrap the event; a plain dead-letter queue holds the event itself.
             event = body.get("requestPayload", body) if isinstance(body, dict) else body
             if _forward(event, runtime, summary) and not keep:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
-def _forward(event: Any, runtime: Runtime, summary: ReplaySummary) -> bool:
-    """True when every line of the event is now indexed, present, or dead-lettered anew."""
-    try:
-        decode_subscription_event(event)
-    except DecodeError as e:
-        summary.failing(str(e))
-        return False
-    outcome = forward_subscription_event(
-        event, writer=runtime.writer, dead_letters=runtime.dead_letters, options=runtime.options
-    )
-    summary.replayed += outcome.indexed
-    summary.already_indexed += outcome.already_present
-    if outcome.dead_lettered:
-        summary.failing("rejected again by OpenSearch (dead-lettered anew)", outcome.dead_lettered)
-    if outcome.pending:
-        summary.failing(outcome.pending_reason, outcome.pending)
-        return False
-    return True

@@ -7,7 +7,10 @@ publishes a cluster's or instance's audit log. Only `/aws/rds/{cluster,instance}
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from handler.runtime import Runtime
 
 AUDIT_GROUP = re.compile(r"/aws/rds/(cluster|instance)/[^/]+/audit")
 FILTER_NAME = "rdsaudit"
@@ -36,3 +39,15 @@ def subscribe(logs: Any, log_group: str, destination_arn: str) -> str:
         logGroupName=log_group, filterName=FILTER_NAME, filterPattern="", destinationArn=destination_arn
     )
     return "subscribed"
+
+
+def subscribe_from_event(event: Any, runtime: Runtime) -> dict[str, Any]:
+    """The auto-subscription job: the log group named by the event, subscribed to RDSAUDIT_FORWARDER_ARN."""
+    from handler.errors import ConfigError
+
+    group = log_group_from_event(event)
+    if group is None:
+        return {"result": "ignored", "reason": "no log group in the event"}
+    if not runtime.settings.forwarder_arn:
+        raise ConfigError("RDSAUDIT_FORWARDER_ARN is required: the forwarder to subscribe new audit log groups to")
+    return {"log_group": group, "result": subscribe(runtime.aws("logs"), group, runtime.settings.forwarder_arn)}

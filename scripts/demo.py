@@ -36,10 +36,10 @@ def main() -> int:
     runtime = app.get_runtime()
     prefix = runtime.settings.index_prefix
     print("Setting up the cluster (rdsaudit setup)")
-    changes, _ = run_setup(runtime.settings, SetupOptions())
+    changes, _ = run_setup(runtime.settings, SetupOptions(), runtime.client)
     print("  " + "\n  ".join(map(str, changes)) + "\n")
     print(f"Forwarding {len(sample_lines())} sample audit lines (Aurora, RDS MySQL, MariaDB) through lambda_handler")
-    totals = {"indexed": 0, "already_present": 0, "dead_lettered": 0, "parse_failures": 0}
+    totals = {"indexed": 0, "already_present": 0, "flagged": 0, "dead_lettered": 0}
     for event in sample_events():
         with contextlib.redirect_stdout(io.StringIO()):  # the handler's own JSON log line, one per invocation
             outcome = app.lambda_handler(event, DemoContext())
@@ -52,7 +52,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         summary = run_backfill(
             [str(archive)],
-            settings=runtime.settings,
+            runtime,
             options=BackfillOptions(),
             checkpoint_location=str(Path(tmp) / "checkpoint.json"),
             out=io.StringIO(),

@@ -1,4 +1,4 @@
-"""The backfill Lambda's work: each named object through process_object, with a per-object S3 checkpoint."""
+"""The backfill Lambda's job: each named object through process_object, with a per-object S3 checkpoint."""
 
 from __future__ import annotations
 
@@ -6,37 +6,31 @@ from typing import TYPE_CHECKING, Any
 
 from handler.backfill.checkpoint import Progress, S3Checkpoints
 from handler.backfill.process import BackfillOptions, process_object
-from handler.errors import DecodeError
-from handler.sources.objects import head_object, open_object, s3_client, targets_from_event
-from handler.sources.s3 import is_skipped_object
+from handler.errors import DecodeError, IncompleteWrite
+from handler.model import Counts
+from handler.sources.framing import is_skipped_object
+from handler.sources.objects import head_object, open_object, targets_from_event
 
 if TYPE_CHECKING:
-    from handler.app import Runtime
+    from handler.runtime import Runtime
 
 
 def backfill_objects(event: Any, runtime: Runtime, deadline: float | None) -> dict[str, Any]:
-    s3 = s3_client()
+    s3 = runtime.aws("s3")
     checkpoint = S3Checkpoints(runtime.settings.checkpoint, s3) if runtime.settings.checkpoint else None
-    totals: dict[str, Any] = {
-        "objects": 0,
-        "records": 0,
-        "indexed": 0,
-        "already_present": 0,
-        "flagged": 0,
-        "dead_lettered": 0,
-        "finished_earlier": 0,
-        "failed": [],
-    }
+    counts = Counts()
+    objects = finished_earlier = skipped = 0
     for bucket, key in targets_from_event(event):
-        totals["objects"] += 1
+        objects += 1
         if is_skipped_object(key):
+            skipped += 1
             continue
         ref = head_object(bucket, key, s3)
         seen = checkpoint.get(ref.uri) if checkpoint else None
         resume = 0
         if seen is not None and seen.version == ref.version:
             if seen.done:
-                totals["finished_earlier"] += 1
+                finished_earlier += 1
                 continue
             resume = seen.position
 
@@ -45,24 +39,23 @@ def backfill_objects(event: Any, runtime: Runtime, deadline: float | None) -> di
                 checkpoint.put(ref_uri, Progress(version, position, False))
 
         with open_object(ref, s3) as raw:
-            # IncompleteWrite propagates: the retry resumes from the last saved segment.
             result = process_object(
                 ref,
                 raw,
-                writer=runtime.writer,
-                dead_letters=runtime.dead_letters,
+                pipeline=runtime.pipeline(),
                 transform=runtime.options,
                 options=BackfillOptions(),
                 resume_from=resume,
                 on_progress=save,
                 deadline=deadline,
             )
+        counts.add(result.counts)
+        if result.incomplete:
+            # The retry resumes from the last saved segment.
+            raise IncompleteWrite(result.counts.pending, result.error)
         if result.error:
             # Unreadable content will not improve with retries: report it as a failure of this item.
             raise DecodeError(f"{ref.uri}: {result.error}")
         if checkpoint is not None:
             checkpoint.put(ref.uri, Progress(ref.version, result.position, True))
-        for k in ("indexed", "already_present", "flagged", "dead_lettered"):
-            totals[k] += getattr(result, k)
-        totals["records"] += result.events
-    return totals
+    return {"objects": objects, "finished_earlier": finished_earlier, "skipped": skipped, **counts.as_log()}

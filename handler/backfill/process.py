@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from handler.errors import DecodeError, IncompleteWrite
-from handler.model import Action, Context
-from handler.pipeline import rejection_record
-from handler.sinks.bulk import BulkWriter
-from handler.sinks.dead_letter import DeadLetterStore
+from handler.model import Action, Context, Counts
+from handler.pipeline import Pipeline
+from handler.sources.framing import read_batches
 from handler.sources.objects import ObjectRef
-from handler.sources.s3 import read_batches
 from handler.transforms.batch import BatchTransformer, TransformOptions
 
 
@@ -30,17 +28,13 @@ class BackfillOptions:
 class ObjectResult:
     uri: str
     size: int = 0
-    events: int = 0  # events read in this run (after the resume point)
-    indexed: int = 0
-    already_present: int = 0
-    flagged: int = 0
-    dead_lettered: int = 0
-    outside_window: int = 0
+    read: int = 0  # events read in this run (after the resume point)
+    outside_window: int = 0  # read, but outside --since/--until: not written
     resumed_from: int = 0
-    position: int = 0
+    position: int = 0  # events of the object fully handled (written, present, dead-lettered or outside)
     error: str = ""
-    skipped: str = ""  # why the object was not processed at all (finished earlier, write-test object)
-    dead_letters: list[str] = field(default_factory=list)
+    incomplete: bool = False  # documents still pending when attempts or time ran out: a rerun resumes
+    counts: Counts = field(default_factory=Counts)  # what was written in this run, failed or not
 
 
 def sortable_time(timestamp: str) -> str:
@@ -53,15 +47,17 @@ def process_object(
     ref: ObjectRef,
     raw: IO[bytes],
     *,
-    writer: BulkWriter | None,
-    dead_letters: DeadLetterStore | None,
+    pipeline: Pipeline | None,
     transform: TransformOptions,
     options: BackfillOptions,
     resume_from: int = 0,
     on_progress: Callable[[int], None] = lambda position: None,
     deadline: float | None = None,
 ) -> ObjectResult:
-    """Write every event of the object once; raise IncompleteWrite if some could not be written in time."""
+    """Write every event of the object once. Stops at the first segment that could not be written completely
+    (`incomplete`, with the reason in `error`): progress up to the segment before it is recorded.
+
+    `pipeline` None is a dry run: everything is read and transformed, nothing is written."""
     result = ObjectResult(uri=ref.uri, size=ref.size, resumed_from=resume_from, position=resume_from)
     name = hashlib.blake2b(ref.uri.encode(), digest_size=8).hexdigest()
     position = 0
@@ -77,22 +73,23 @@ def process_object(
                     continue
                 action = transformer.action(event)
                 position += 1
-                result.events += 1
+                result.read += 1
                 if _outside(action.timestamp, options):
                     result.outside_window += 1
                 else:
                     segment.append(action)
                 if len(segment) >= options.segment_events:
-                    _flush(segment, batch.ctx, f"{name}-{batch.name}-{start}", result, writer, dead_letters, deadline)
+                    _write(pipeline, batch.ctx, segment, f"{name}-{batch.name}-{start}", result, deadline)
                     segment, start = [], position
                     result.position = position
                     on_progress(position)
-            _flush(segment, batch.ctx, f"{name}-{batch.name}-{start}", result, writer, dead_letters, deadline)
-            result.flagged += transformer.parse_failures
+            _write(pipeline, batch.ctx, segment, f"{name}-{batch.name}-{start}", result, deadline)
             result.position = position
             on_progress(position)
     except DecodeError as e:
         result.error = str(e)
+    except IncompleteWrite as e:
+        result.error, result.incomplete = str(e), True
     return result
 
 
@@ -103,24 +100,21 @@ def _outside(timestamp: str, options: BackfillOptions) -> bool:
     return (options.since is not None and t < options.since) or (options.until is not None and t >= options.until)
 
 
-def _flush(
-    segment: list[Action],
+def _write(
+    pipeline: Pipeline | None,
     ctx: Context,
+    segment: list[Action],
     key: str,
     result: ObjectResult,
-    writer: BulkWriter | None,
-    dead_letters: DeadLetterStore | None,
     deadline: float | None,
 ) -> None:
-    if not segment or writer is None:  # dry run: counted, not written
+    if not segment:
         return
-    written = writer.write(segment, deadline)
-    result.indexed += written.indexed
-    result.already_present += written.already_present
-    if written.rejected:
-        assert dead_letters is not None
-        records = [rejection_record(r, ctx) for r in written.rejected]
-        result.dead_letters.append(dead_letters.write("documents", key, records))
-        result.dead_lettered += len(records)
+    if pipeline is None:  # dry run: counted as received, not written
+        result.counts.received += len(segment)
+        result.counts.flagged += sum(a.flagged for a in segment)
+        return
+    written = pipeline.write(ctx, segment, key=key, deadline=deadline)
+    result.counts.add(written)
     if written.pending:
-        raise IncompleteWrite(len(written.pending), written.pending_reason)
+        raise IncompleteWrite(written.pending, written.pending_reason)

@@ -8,15 +8,17 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from handler.backfill.checkpoint import Checkpoint, Progress, open_checkpoint
 from handler.backfill.process import BackfillOptions, ObjectResult, process_object
 from handler.config import Settings
-from handler.errors import IncompleteWrite
+from handler.model import Counts
+from handler.sources.framing import is_skipped_object
 from handler.sources.objects import ObjectRef, list_objects, open_object
-from handler.sources.s3 import is_skipped_object
-from handler.transforms.batch import TransformOptions
+
+if TYPE_CHECKING:
+    from handler.runtime import Runtime
 
 
 @dataclass
@@ -25,36 +27,30 @@ class Summary:
     finished_earlier: int = 0
     skipped: int = 0
     failed: int = 0
-    records: int = 0
-    indexed: int = 0
-    already_present: int = 0
-    flagged: int = 0
-    dead_lettered: int = 0
+    read: int = 0
     outside_window: int = 0
     megabytes: float = 0.0
     elapsed: float = 0.0
+    counts: Counts = field(default_factory=Counts)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, r: ObjectResult) -> None:
-        self.records += r.events
-        self.indexed += r.indexed
-        self.already_present += r.already_present
-        self.flagged += r.flagged
-        self.dead_lettered += r.dead_lettered
+        self.read += r.read
         self.outside_window += r.outside_window
+        self.counts.add(r.counts)
         self.megabytes += r.size / 1e6
         if r.error:
             self.failed += 1
             self.failures.append((r.uri, r.error))
 
     def lines(self) -> list[str]:
-        rate = self.records / self.elapsed if self.elapsed > 0 else 0.0
+        rate = self.read / self.elapsed if self.elapsed > 0 else 0.0
         mb_rate = self.megabytes / self.elapsed if self.elapsed > 0 else 0.0
         out = [
             f"objects: {self.objects} ({self.finished_earlier} finished earlier, {self.skipped} skipped, "
             f"{self.failed} failed)",
-            f"records: {self.records}  indexed: {self.indexed}  already present: {self.already_present}  "
-            f"flagged: {self.flagged}  dead-lettered: {self.dead_lettered}  outside window: {self.outside_window}",
+            f"records: {self.read:,}  outside window: {self.outside_window:,}",
+            self.counts.line(),
             f"elapsed: {self.elapsed:.1f} s  rate: {rate:,.0f} records/s  {mb_rate:.1f} MB/s",
         ]
         out += [f"FAILED {uri}: {error}" for uri, error in self.failures]
@@ -100,13 +96,15 @@ class Display:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(settings: Settings, progress_queue: Any, options: BackfillOptions) -> None:
-    from handler.app import build_runtime
+def _init_worker(settings: Settings, progress_queue: Any, options: BackfillOptions, runtime: Any = None) -> None:
+    """In a worker process, its own runtime (clients cannot cross processes); in-process, the caller's."""
+    from handler.runtime import build_runtime
 
-    _worker["runtime"] = None if options.dry_run else build_runtime(settings)
+    runtime = runtime or build_runtime(settings)
+    _worker["runtime"] = runtime
+    _worker["pipeline"] = None if options.dry_run else runtime.pipeline()
     _worker["queue"] = progress_queue
     _worker["options"] = options
-    _worker["transform"] = TransformOptions(index_prefix=settings.index_prefix, mask_secrets=settings.mask_secrets)
 
 
 def _work(task: tuple[ObjectRef, int]) -> ObjectResult:
@@ -114,27 +112,24 @@ def _work(task: tuple[ObjectRef, int]) -> ObjectResult:
     runtime = _worker["runtime"]
     q = _worker["queue"]
     try:
-        with open_object(ref) as raw:
+        with open_object(ref, runtime.aws("s3") if ref.uri.startswith("s3://") else None) as raw:
             return process_object(
                 ref,
                 raw,
-                writer=runtime.writer if runtime else None,
-                dead_letters=runtime.dead_letters if runtime else None,
-                transform=_worker["transform"],
+                pipeline=_worker["pipeline"],
+                transform=runtime.options,
                 options=_worker["options"],
                 resume_from=resume_from,
                 on_progress=lambda position: q.put((ref.uri, ref.version, position)),
             )
-    except IncompleteWrite as e:
-        return ObjectResult(uri=ref.uri, size=ref.size, resumed_from=resume_from, error=str(e))
     except Exception as e:  # one unreadable object must not stop the others; it is reported and counted
         return ObjectResult(uri=ref.uri, size=ref.size, resumed_from=resume_from, error=f"{type(e).__name__}: {e}")
 
 
 def run_backfill(
     sources: list[str],
+    runtime: Runtime,
     *,
-    settings: Settings,
     options: BackfillOptions,
     workers: int = 1,
     checkpoint_location: str,
@@ -142,7 +137,9 @@ def run_backfill(
 ) -> Summary:
     started = time.monotonic()
     summary = Summary()
-    refs = [ref for source in sources for ref in list_objects(source)]
+    settings = runtime.settings
+    s3 = runtime.aws("s3") if any(source.startswith("s3://") for source in sources) else None
+    refs = [ref for source in sources for ref in list_objects(source, s3)]
     checkpoint: Checkpoint | None = None if options.dry_run else open_checkpoint(checkpoint_location)
     tasks: list[tuple[ObjectRef, int]] = []
     for ref in refs:
@@ -158,12 +155,6 @@ def run_backfill(
             tasks.append((ref, seen.position))
         else:
             tasks.append((ref, 0))
-
-    if not options.dry_run and tasks:
-        from handler.setup import ensure_index_template
-        from handler.sinks.opensearch import build_client
-
-        ensure_index_template(build_client(settings), settings.index_prefix)
 
     display = Display(len(tasks), sum(ref.size for ref, _ in tasks), out or sys.stderr)
     # where each object stands; starts at its resume point, so the display counts only this run's records
@@ -196,7 +187,7 @@ def run_backfill(
     versions = {ref.uri: ref.version for ref, _ in tasks}
     if workers <= 1:
         progress_q: Any = _DirectQueue(record_progress)
-        _init_worker(settings, progress_q, options)
+        _init_worker(settings, progress_q, options, runtime)
         for task in tasks:
             finish(_work(task), task[0].version)
     else:

@@ -13,10 +13,15 @@ import hashlib
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from handler.errors import IncompleteWrite
 from handler.export.rds_logs import FileGone, LogFile, download, list_audit_files
 from handler.export.state import ConcurrentRun, ExportState
+from handler.model import Counts
+
+if TYPE_CHECKING:
+    from handler.runtime import Runtime
 
 
 class LineStream:
@@ -176,29 +181,34 @@ class _Prepend:
         return self._stream.read(size)
 
 
-def opensearch_indexer(instance: str) -> Callable[[str, bytes], None]:
-    """Index exported lines through the forwarder's pipeline: one batch per archive object, as a later backfill of
-    that object would read it, so the ids agree and the backfill adds nothing."""
-    from handler.app import get_runtime
-    from handler.errors import IncompleteWrite
-    from handler.model import Context, RawEvent
-    from handler.transforms.audit_line import decode_line
+def opensearch_indexer(instance: str, runtime: Runtime, counts: Counts) -> Callable[[str, bytes], None]:
+    """Index exported lines through the pipeline: one batch per archive object, read by the same framing as a
+    later backfill of that object, so the ids agree and the backfill adds nothing."""
+    from handler.sources.framing import RAW, object_context, raw_events
     from handler.transforms.batch import BatchTransformer
 
-    runtime = get_runtime()
+    pipeline = runtime.pipeline()
     transformers: dict[str, BatchTransformer] = {}
 
     def index(key: str, lines: bytes) -> None:
-        t = transformers.setdefault(key, BatchTransformer(Context(instance=instance), runtime.options))
-        events = (RawEvent(decode_line(line).rstrip("\r")) for line in lines.split(b"\n") if line.strip())
-        result = runtime.writer.write(t.actions(events))
-        if result.pending:
-            raise IncompleteWrite(len(result.pending), result.pending_reason)
+        if key not in transformers:
+            transformers[key] = BatchTransformer(object_context(key, RAW), runtime.options)
+        t = transformers[key]
+        written = pipeline.write(t.ctx, t.actions(raw_events(lines.split(b"\n"))), key=_dead_letter_key(key))
+        counts.add(written)
+        if written.pending:
+            # The upload is abandoned with it; its claim stays, and the next run rewrites and re-indexes it.
+            raise IncompleteWrite(written.pending, written.pending_reason)
 
     return index
 
 
+def _dead_letter_key(object_key: str) -> str:
+    return "export-" + hashlib.blake2b(object_key.encode(), digest_size=12).hexdigest()
+
+
 def export_all(
+    runtime: Runtime,
     instances: list[str],
     *,
     bucket: str,
@@ -207,27 +217,48 @@ def export_all(
     lease_seconds: float = 900,
     index: bool = False,
 ) -> list[dict[str, Any]]:
-    """The CLI's and the scheduled Lambda's shared entry: each instance in turn, failures reported per instance."""
-    import boto3
-
-    session = boto3.Session()
-    rds, s3, credentials = session.client("rds"), session.client("s3"), session.get_credentials()
+    """The CLI's and the scheduled Lambda's shared job: each instance in turn, failures reported per instance."""
+    rds, s3, credentials = runtime.aws("rds"), runtime.aws("s3"), runtime.aws_credentials()
     results = []
     for instance in instances:
+        counts = Counts()
         try:
-            results.append(
-                export_instance(
-                    instance,
-                    rds=rds,
-                    s3=s3,
-                    credentials=credentials,
-                    bucket=bucket,
-                    prefix=prefix,
-                    complete_file=complete_file,
-                    lease_seconds=lease_seconds,
-                    index_lines=opensearch_indexer(instance) if index else None,
-                )
+            summary = export_instance(
+                instance,
+                rds=rds,
+                s3=s3,
+                credentials=credentials,
+                bucket=bucket,
+                prefix=prefix,
+                complete_file=complete_file,
+                lease_seconds=lease_seconds,
+                index_lines=opensearch_indexer(instance, runtime, counts) if index else None,
             )
         except ConcurrentRun as e:
-            results.append({"instance": instance, "error": f"another export is running: {e}"})
+            summary = {"instance": instance, "error": f"another export is running: {e}"}
+        except IncompleteWrite as e:
+            summary = {"instance": instance, "error": f"indexing stopped, the next run resumes: {e}"}
+        if index:
+            summary["counts"] = counts.as_log()
+        results.append(summary)
+    return results
+
+
+def export_from_event(event: Any, runtime: Runtime) -> list[dict[str, Any]]:
+    """The scheduled Lambda's job: instances from the event or RDSAUDIT_EXPORT_INSTANCES; raises when every
+    instance failed, so the schedule's failure metric and alarm see it."""
+    from handler.errors import ConfigError, RdsAuditError
+
+    settings = runtime.settings
+    instances = list((event or {}).get("instances") or settings.export_instances)
+    if not settings.export_bucket:
+        raise ConfigError("RDSAUDIT_EXPORT_BUCKET is required: the archive bucket")
+    if not instances:
+        raise ConfigError('no instances: set RDSAUDIT_EXPORT_INSTANCES or pass {"instances": [...]}')
+    results = export_all(
+        runtime, instances, bucket=settings.export_bucket, prefix=settings.export_prefix, index=settings.export_index
+    )
+    failed = [r for r in results if "error" in r]
+    if failed and len(failed) == len(results):
+        raise RdsAuditError(f"export failed for every instance: {failed}")
     return results

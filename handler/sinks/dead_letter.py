@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 from handler.errors import DeadLetterError
+from handler.model import Context, Rejection
+from handler.transforms.redact import mask_secrets as mask_line
 
 
 class DeadLetterStore(Protocol):
@@ -32,6 +34,80 @@ class DeadLetterStore(Protocol):
     def rewrite(self, location: str, records: list[dict[str, Any]]) -> None:
         """Keep only `records` at `location`; remove it when none are left (after a replay)."""
         ...
+
+
+def rejection_record(rejection: Rejection, ctx: Context, family: str, *, mask: bool = True) -> dict[str, Any]:
+    """A document OpenSearch refused. Replay writes `document` under `index` and `id` as they are, so the record
+    needs no raw line: `line` is kept for people to read, masked like the document."""
+    action = rejection.action
+    record = {
+        "kind": "document",
+        "family": family,
+        "reason": error_reason(rejection.error),
+        "status": rejection.status,
+        "error": _masked(rejection.error, mask),  # OpenSearch may quote the offending value
+        "index": action.index_name,
+        "id": action.doc_id,
+        "document": action.document(),
+        "line": mask_line(action.line) if mask else action.line,
+        "event_ms": action.event_ms,
+    }
+    record.update({k: v for k, v in ctx._asdict().items() if v})
+    return record
+
+
+def payload_record(event: Any, reason: str, *, mask: bool = True) -> dict[str, Any]:
+    """A whole event that could not be decoded, with every readable string masked: what could not be parsed may
+    still hold a statement with a password."""
+    return {"kind": "payload", "reason": reason, "event": _masked_event(event) if mask else event}
+
+
+def error_reason(error: Any) -> str:
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict):
+            reason += f" (caused by {cause.get('type', '')}: {cause.get('reason', '')})"
+        return reason
+    return str(error)
+
+
+def _masked(value: Any, mask: bool) -> Any:
+    if not mask:
+        return value
+    if isinstance(value, str):
+        return mask_line(value)
+    if isinstance(value, dict):
+        return {k: _masked(v, mask) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, mask) for v in value]
+    return value
+
+
+def _masked_event(event: Any) -> Any:
+    """The event with its strings masked. When `awslogs.data` decodes (base64, gzip), its content is masked and
+    encoded again the same way, so a replay sees the same shape; bytes that do not even gunzip stay as they are
+    (no reader, ours included, can see a statement in them)."""
+    import base64
+    import binascii
+    import gzip
+    import zlib
+
+    masked = _masked(event, True)
+    awslogs = event.get("awslogs") if isinstance(event, dict) else None
+    data = awslogs.get("data") if isinstance(awslogs, dict) else None
+    if not isinstance(data, str):
+        return masked
+    try:
+        text = gzip.decompress(base64.b64decode(data, validate=True)).decode("utf-8", "replace")
+    except (binascii.Error, ValueError, OSError, EOFError, zlib.error):
+        return {**masked, "awslogs": {**masked["awslogs"], "data": data}}
+    try:
+        content = json.dumps(_masked(json.loads(text), True), ensure_ascii=False)
+    except ValueError:
+        content = mask_line(text)
+    encoded = base64.b64encode(gzip.compress(content.encode("utf-8", "surrogatepass"))).decode("ascii")
+    return {**masked, "awslogs": {**masked["awslogs"], "data": encoded}}
 
 
 def _ndjson(records: list[dict[str, Any]]) -> bytes:
@@ -92,18 +168,11 @@ class LocalDeadLetters:
 
 
 class S3DeadLetters:
-    def __init__(self, url: str, client: Any = None) -> None:
+    def __init__(self, url: str, client: Callable[[], Any]) -> None:
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self._client = client
-
-    def _s3(self) -> Any:
-        if self._client is None:
-            import boto3  # off the cold path: dead letters are rare
-
-            self._client = boto3.client("s3")
-        return self._client
+        self._s3 = client  # called when needed: boto3 stays off the cold path, dead letters are rare
 
     def write(self, kind: str, key: str, records: list[dict[str, Any]]) -> str:
         name = _name(kind, key)
@@ -137,7 +206,8 @@ class S3DeadLetters:
             )
 
 
-def dead_letter_store(location: str) -> DeadLetterStore:
+def dead_letter_store(location: str, s3: Callable[[], Any]) -> DeadLetterStore:
+    """`s3` gives the S3 client when one is first needed."""
     if location.startswith("s3://"):
-        return S3DeadLetters(location)
+        return S3DeadLetters(location, s3)
     return LocalDeadLetters(location)

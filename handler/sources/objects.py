@@ -28,16 +28,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def s3_client() -> Any:
-    import boto3  # honours AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_S3) since botocore 1.31
-
-    return boto3.client("s3")
-
-
 def list_objects(source: str, s3: Any = None) -> Iterator[ObjectRef]:
     if source.startswith("s3://"):
         bucket, prefix = split_s3_uri(source)
-        s3 = s3 or s3_client()
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 if item["Key"].endswith("/"):
@@ -54,14 +47,13 @@ def list_objects(source: str, s3: Any = None) -> Iterator[ObjectRef]:
     if not root.exists():
         raise FileNotFoundError(f"no such file or directory: {source}")
     for path in paths:
-        st = path.stat()
-        yield ObjectRef(str(path.resolve()), st.st_size, f"{st.st_size}-{st.st_mtime_ns}", int(st.st_mtime * 1000))
+        yield local_ref(str(path))
 
 
 def open_object(ref: ObjectRef, s3: Any = None) -> IO[bytes]:
     if ref.uri.startswith("s3://"):
         bucket, key = split_s3_uri(ref.uri)
-        body: IO[bytes] = (s3 or s3_client()).get_object(Bucket=bucket, Key=key)["Body"]
+        body: IO[bytes] = s3.get_object(Bucket=bucket, Key=key)["Body"]
         return body
     return open(ref.uri, "rb")
 
@@ -87,10 +79,21 @@ def targets_from_event(event: Any) -> list[tuple[str, str]]:
 
 
 def head_object(bucket: str, key: str, s3: Any = None) -> ObjectRef:
-    info = (s3 or s3_client()).head_object(Bucket=bucket, Key=key)
+    info = s3.head_object(Bucket=bucket, Key=key)
     return ObjectRef(
         uri=f"s3://{bucket}/{key}",
         size=int(info["ContentLength"]),
         version=str(info.get("ETag", "")).strip('"'),
         last_modified_ms=int(info["LastModified"].timestamp() * 1000),
     )
+
+
+def local_ref(path: str) -> ObjectRef:
+    """A local file as backfill lists it (same uri, key and time), so `parse FILE` and a backfill agree."""
+    from handler.errors import DecodeError
+
+    p = Path(path)
+    if not p.is_file():
+        raise DecodeError(f"not a file: {path}")
+    st = p.stat()
+    return ObjectRef(str(p.resolve()), st.st_size, f"{st.st_size}-{st.st_mtime_ns}", int(st.st_mtime * 1000))

@@ -80,7 +80,6 @@ class BatchTransformer:
         self._occurrences = Occurrences()
         self._last: tuple[str, str] | None = None
         self._fallback_ms = fallback_ms
-        self.parse_failures = 0
 
     def actions(self, events: Iterable[RawEvent]) -> Iterator[Action]:
         for event in events:
@@ -102,18 +101,18 @@ class BatchTransformer:
     def _action(self, line: str, digest: bytes, timestamp_ms: int | None, doc_id: str | None = None) -> Action:
         occurrence = self._occurrences.next(digest)
         rec = parse_line(line)
+        flagged = not isinstance(rec, AuditRecord)
         if isinstance(rec, AuditRecord):
             doc = audit_document(rec, self.ctx, mask=self.options.mask_secrets)
             day = rec.day
             self._last = (rec.timestamp, rec.day)
         else:
-            self.parse_failures += 1
             timestamp, day = self._time_for_failure(timestamp_ms)
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
         index = index_name(self.options.index_prefix, day)
         doc_id = doc_id or id_from_digest(digest, occurrence)
         body = create_body(index, doc_id, doc)
-        return Action(index, doc_id, body, line, doc["@timestamp"], timestamp_ms)
+        return Action(index, doc_id, body, line, doc["@timestamp"], timestamp_ms, flagged)
 
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
         if timestamp_ms is not None:

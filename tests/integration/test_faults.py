@@ -14,7 +14,8 @@ import pytest
 from handler import app
 from handler.config import Settings
 from handler.errors import IncompleteWrite
-from handler.pipeline import forward_subscription_event
+from handler.forward import forward_event
+from handler.runtime import build_runtime
 from handler.sources.cloudwatch import encode_subscription_event
 from handler.transforms.document import document_id
 from tests.events import AURORA_GROUP, AURORA_STREAM
@@ -164,12 +165,8 @@ def test_same_payload_three_times_concurrently(forwarder: Forwarder) -> None:
 
     def deliver() -> None:
         try:
-            runtime = app.build_runtime(settings)  # each concurrent Lambda has its own container
-            outcomes.append(
-                forward_subscription_event(
-                    event(), writer=runtime.writer, dead_letters=runtime.dead_letters, options=runtime.options
-                )
-            )
+            runtime = build_runtime(settings)  # each concurrent Lambda has its own container
+            outcomes.append(forward_event(event(), runtime.pipeline(), runtime.options).counts)
         except BaseException as e:
             errors.append(e)
 
@@ -190,7 +187,7 @@ def test_mixed_batch(forwarder: Forwarder, through: Any) -> None:
     lines = LINES[:50] + garbage + [REJECTED] + LINES[50:100]
     through([("items", 429, 4)])
     outcome = forwarder.invoke(event(lines))
-    assert (outcome["indexed"], outcome["dead_lettered"], outcome["parse_failures"]) == (102, 1, 2)
+    assert (outcome["indexed"], outcome["dead_lettered"], outcome["flagged"]) == (102, 1, 2)
     assert outcome["balanced"]
     [dead] = forwarder.dead_letters("documents")
     assert dead["line"] == REJECTED and dead["status"] == 400

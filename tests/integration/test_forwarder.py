@@ -130,7 +130,7 @@ def test_unparseable_line_is_indexed_and_flagged(forwarder: Forwarder) -> None:
         [("half a line,with,commas", 1_700_000_000_123)], log_group=AURORA_GROUP, log_stream=AURORA_STREAM
     )
     outcome = forwarder.invoke(event)
-    assert outcome["indexed"] == 1 and outcome["parse_failures"] == 1
+    assert outcome["indexed"] == 1 and outcome["flagged"] == 1
     [hit] = forwarder.search({"term": {"tags": "parse_failure"}})
     assert hit["_source"]["message"] == "half a line,with,commas"
     assert hit["_source"]["@timestamp"] == "2023-11-14T22:13:20.123Z"

@@ -56,14 +56,20 @@ def test_rejected_documents_replayed_once_the_mapping_is_fixed(
 
     forwarder.client.indices.delete(index=day)  # the fix
     assert main(["replay"]) == 0
-    assert "replayed: 3  already indexed: 0  still failing: 0" in capsys.readouterr().out
+    assert (
+        "received: 3  indexed: 3  already present: 0  flagged: 0  dead lettered: 0  pending: 0  unreadable: 0  still failing: 0"
+        in capsys.readouterr().out
+    )
     assert objects(dl_bucket) == []
     assert forwarder.count() == len(AURORA)
     hits = forwarder.search({"term": {"user": "admin"}})
     assert {h["_source"]["cluster"] for h in hits} == {"demo-aurora"}
 
     assert main(["replay"]) == 0  # idempotent: nothing left to do
-    assert "replayed: 0  already indexed: 0  still failing: 0" in capsys.readouterr().out
+    assert (
+        "received: 0  indexed: 0  already present: 0  flagged: 0  dead lettered: 0  pending: 0  unreadable: 0  still failing: 0"
+        in capsys.readouterr().out
+    )
     assert forwarder.count() == len(AURORA)
 
 
@@ -102,7 +108,10 @@ def test_on_failure_queue_events_replayed_and_deleted(forwarder: Forwarder, dl_b
     assert main(["replay", "--queue", url]) == 1  # the undecodable one still fails
     out = capsys.readouterr().out
     assert "2 messages" in out
-    assert "replayed: 5  already indexed: 2  still failing: 1" in out
+    assert (
+        "received: 7  indexed: 5  already present: 2  flagged: 0  dead lettered: 0  pending: 0  "
+        "unreadable: 1  still failing: 1" in out
+    )
     assert forwarder.count() == len(AURORA)
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 1

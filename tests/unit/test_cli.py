@@ -10,10 +10,10 @@ from tests.events import SAMPLE_LOG, sample_lines
 
 
 def test_parse_prints_one_record_per_line_in_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # blank lines are skipped; an export prefix is accepted
+    # blank lines are skipped; a CloudWatch export file (every message behind its time) is read as one
     src = tmp_path / "audit.log"
     lines = sample_lines()
-    src.write_text("\n".join([lines[0], "", "2020-10-23T08:36:48.508Z " + lines[1], *lines[2:]]) + "\n")
+    src.write_text("\n".join("2020-10-23T08:36:48.508Z " + line for line in [lines[0], "", *lines[1:]]) + "\n")
     assert main(["parse", str(src), "--log-group", "/aws/rds/cluster/c1/audit", "--log-stream", "i1.audit.log"]) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(out) == len(lines)

@@ -106,7 +106,7 @@ def test_parse_failure_document_uses_event_time() -> None:
     assert doc["tags"] == ["parse_failure"]
     assert doc["message"] == "not an audit line IDENTIFIED BY '***'"
     assert "expected at least 10" in doc["parse_error"]
-    assert t.parse_failures == 1
+    assert action.flagged
 
 
 def test_parse_failure_without_time_takes_previous_record_time() -> None:

@@ -1,4 +1,6 @@
-"""Objects → batches of raw events, streaming. The format is decided per object from its content.
+"""Bytes → lines → raw events: the only line reader, used by `rdsaudit parse`, backfill and the exporter's
+indexing, so they accept the same inputs and yield the same events. Streaming; the format is decided per object
+from its content:
 
 1. raw audit files (plain or gzip, multi-member gzip included), e.g. `RDS/<instance>/audit/<YYYY-MM-DD>/…`;
    Firehose objects with plain message lines have the same shape;
@@ -14,7 +16,7 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -31,6 +33,7 @@ FIREHOSE = "firehose"
 TRUNCATION_MARKER = " [Your log message was truncated]"
 WRITE_TEST_OBJECT = "aws-logs-write-test"
 _READ = 1 << 20
+_BLANK = " \t\r"
 _GZIP_MAGIC = b"\x1f\x8b"
 _EXPORT_LINE = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
 _DUMP_LAYOUT = re.compile(r"(?:^|/)RDS/([^/]+)/audit/")
@@ -133,7 +136,7 @@ def read_batches(raw: IO[bytes], key: str, log_group: str | None = None) -> Iter
         yield from _firehose_batches(stream)
         return
     ctx = object_context(key, fmt, log_group)
-    events = _export_events(iter_lines(stream)) if fmt == EXPORT else _raw_events(iter_lines(stream))
+    events = _export_events(iter_lines(stream)) if fmt == EXPORT else raw_events(iter_lines(stream))
     yield Batch(ctx, events, "all")
 
 
@@ -141,15 +144,21 @@ def is_skipped_object(key: str) -> bool:
     return key.rsplit("/", 1)[-1] == WRITE_TEST_OBJECT
 
 
-def _raw_events(lines: Iterator[bytes]) -> Iterator[RawEvent]:
+def is_blank(line: str) -> bool:
+    """Empty, or only spaces, tabs and CR. (str.strip would also take control characters such as \\x1d, which
+    are content: such a line is indexed and flagged, not dropped.)"""
+    return not line.strip(_BLANK)
+
+
+def raw_events(lines: Iterable[bytes]) -> Iterator[RawEvent]:
+    """Lines of a raw audit file; blank lines skipped."""
     for data in lines:
         line = decode_line(data).rstrip("\r")
         if line.endswith(TRUNCATION_MARKER):
             # A download page over 1 MB ends in this marker; the cut line is kept (it may then be flagged).
             line = line[: -len(TRUNCATION_MARKER)]
-        if not line.strip():
-            continue
-        yield RawEvent(line, None)
+        if not is_blank(line):
+            yield RawEvent(line, None)
 
 
 def _export_events(lines: Iterator[bytes]) -> Iterator[RawEvent]:
@@ -161,13 +170,13 @@ def _export_events(lines: Iterator[bytes]) -> Iterator[RawEvent]:
             if pending is not None:
                 # a message that held newlines continues on lines without the time prefix
                 pending = RawEvent(pending.line + "\n" + line, pending.timestamp_ms)
-            elif line.strip():
+            elif not is_blank(line):
                 pending = RawEvent(line, None)
             continue
-        if pending is not None and pending.line.strip():
+        if pending is not None and not is_blank(pending.line):
             yield pending
         pending = RawEvent(message, timestamp_ms)
-    if pending is not None and pending.line.strip():
+    if pending is not None and not is_blank(pending.line):
         yield pending
 
 

@@ -1,0 +1,100 @@
+"""What a process builds once from its Settings and passes to every job: the OpenSearch client, the bulk writer,
+the dead-letter store, AWS clients, and the pipelines of each index family (which make sure their index template
+exists before their first write)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from handler.config import Settings
+from handler.pipeline import ACTIVITY, AUDIT, Pipeline
+from handler.sinks.bulk import BulkWriter
+from handler.sinks.dead_letter import DeadLetterStore, dead_letter_store
+from handler.transforms.batch import TransformOptions
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
+
+logger = logging.getLogger("rdsaudit")
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        client: OpenSearch | Any,
+        writer: BulkWriter,
+        dead_letters: DeadLetterStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.writer = writer
+        self.dead_letters = dead_letters or dead_letter_store(settings.dead_letter, lambda: self.aws("s3"))
+        self.options = TransformOptions(index_prefix=settings.index_prefix, mask_secrets=settings.mask_secrets)
+        self.templates_checked: set[str] = set()  # families whose template was checked in this process
+        self._pipelines: dict[str, Pipeline] = {}
+        self._aws: dict[str, Any] = {}
+        self._session: Any = None
+
+    def pipeline(self, family: str = AUDIT) -> Pipeline:
+        if family not in self._pipelines:
+            self._pipelines[family] = Pipeline(
+                self.writer,
+                self.dead_letters,
+                family=family,
+                mask=self.settings.mask_secrets,
+                ensure_template=lambda: self.ensure_template(family),
+            )
+        return self._pipelines[family]
+
+    def ensure_template(self, family: str = AUDIT) -> None:
+        """Install or update the family's index template, once per process (RDSAUDIT_ENSURE_TEMPLATE)."""
+        if family in self.templates_checked or not self.settings.ensure_template:
+            return
+        from handler.mappings import activity_index_template, index_template
+        from handler.setup import ClusterSetup
+
+        prefix = self.settings.activity_prefix if family == ACTIVITY else self.settings.index_prefix
+        body = activity_index_template(prefix) if family == ACTIVITY else index_template(prefix)
+        ClusterSetup(self.client, prefix).template(body, prefix)
+        self.templates_checked.add(family)
+
+    def aws(self, service: str) -> Any:
+        """One boto3 client per service, in the configured region (AWS_REGION as well as AWS_DEFAULT_REGION)."""
+        if service not in self._aws:
+            self._aws[service] = self._boto_session().client(service)
+        return self._aws[service]
+
+    def aws_credentials(self) -> Any:
+        return self._boto_session().get_credentials()
+
+    def _boto_session(self) -> Any:
+        if self._session is None:
+            import boto3  # off the forwarder's cold path: only jobs that talk to AWS pay for it
+
+            self._session = boto3.Session(region_name=self.settings.aws_region or None)
+        return self._session
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    from handler.sinks.opensearch import build_client, bulk_sender
+
+    client = build_client(settings)
+    writer = BulkWriter(
+        bulk_sender(client),
+        max_bytes=settings.bulk_max_bytes,
+        max_actions=settings.bulk_max_actions,
+        max_attempts=settings.max_attempts,
+        request_timeout=settings.request_timeout,
+    )
+    return Runtime(settings, client, writer)
+
+
+def deadline_of(context: Any, margin: float) -> float | None:
+    """The monotonic time by which an invocation must have recorded its outcome, from Lambda's context."""
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining_ms):
+        return None
+    return time.monotonic() + float(remaining_ms()) / 1000 - margin
