@@ -233,7 +233,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     """What the forwarder would index: the same framing as backfill (gzip, exports, Firehose objects), the same
     context rules, transform and encoder, so `parse FILE` and a backfill of FILE agree document for document."""
     from handler.config import valid_index_prefix
-    from handler.sources.framing import read_batches
+    from handler.sources.framing import is_skipped_object, read_batches
     from handler.sources.objects import local_ref
 
     if not valid_index_prefix(args.index_prefix):
@@ -241,6 +241,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
         return 2
     options = TransformOptions(index_prefix=args.index_prefix, mask_secrets=not args.no_mask)
     ref = None if args.file == "-" else local_ref(args.file)
+    if ref is not None and is_skipped_object(ref.key):
+        print(f"rdsaudit parse: skipped {args.file}: CloudWatch's export write test, not audit lines", file=sys.stderr)
+        return 0
     out = sys.stdout.buffer
     stream = sys.stdin.buffer if ref is None else open(ref.uri, "rb")  # noqa: SIM115
     try:

@@ -73,6 +73,9 @@ class Forwarder:
     def invoke(self, event: Any, remaining_ms: int = 300_000) -> dict[str, Any]:
         return app.lambda_handler(event, FakeContext(remaining_ms))
 
+    def lambda_entry(self, event: Any, context: FakeContext) -> dict[str, Any]:
+        return app.lambda_handler(event, context)
+
     def refresh(self) -> None:
         self.client.indices.refresh(index=f"{self.prefix}-*", allow_no_indices=True)
 

@@ -32,6 +32,7 @@ class FaultProxy:
         self.max_requests = max_requests
         self.deadline = time.monotonic() + max_seconds
         self.seen: list[tuple[str, str, int]] = []  # (method, path, fault kind) of every request
+        self.in_flight = 0  # requests received and not yet answered (a delayed one may still reach the node)
         self._lock = threading.Lock()
         proxy = self
 
@@ -68,6 +69,22 @@ class FaultProxy:
             return self.script.pop(0) if self.script else self.default
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.in_flight += 1
+        try:
+            self._handle(h)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Poll until every request received has been answered (or fail after `timeout`)."""
+        give_up = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert self.in_flight == 0, f"fault proxy still has {self.in_flight} requests in flight"
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         fault = self.next_fault(h.path)

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from handler import app
+from handler.cli import main
 from handler.sources.activity_streams import Decryptor, encrypt_message
 from tests.integration.conftest import Forwarder
 
@@ -279,3 +280,37 @@ def test_activity_saved_searches_find_exactly_their_events(
         query = json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
         hits = forwarder.client.search(index=f"{activity_prefix}-*", body={"query": {"query_string": {"query": query}}})
         assert {h["_source"]["user"] for h in hits["hits"]["hits"]} == expected[search["id"]], search["id"]
+
+
+def test_replay_reads_every_kind_of_activity_dead_letter(
+    forwarder: Forwarder, activity_prefix: str, kms: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    # A record whose data key is bound to another cluster id (the stream name gave the wrong one), and a document
+    # the node rejects (someone created the day's index by hand with a conflicting mapping).
+    day = f"{activity_prefix}-2020.05.22"
+    forwarder.client.indices.create(index=day, body={"mappings": {"properties": {"user": {"type": "long"}}}})
+    event = kinesis_event(
+        [das_record([MYSQL], data_key(kms, context_cluster="cluster-OTHER")), das_record([MYSQL], data_key(kms))]
+    )
+    assert app.activity_kinesis_handler(event, None) == {"batchItemFailures": []}
+    [record] = forwarder.dead_letters("activity")
+    [document] = forwarder.dead_letters("documents")
+    assert record["kind"] == "activity_record" and "KMS could not decrypt" in record["reason"]
+    assert document["family"] == "activity" and document["index"] == day
+    assert "hunter2" not in json.dumps([record, document])  # MYSQL's statement carries a password
+
+    # Not fixed yet: both still fail and stay.
+    assert main(["replay"]) == 1
+    assert "still failing: 2" in capsys.readouterr().out
+
+    # The fixes: the right cluster id configured, the conflicting index removed.
+    monkeypatch.setenv("RDSAUDIT_DAS_CLUSTER_ID", "cluster-OTHER")
+    forwarder.client.indices.delete(index=day)
+    assert main(["replay"]) == 0
+    out = capsys.readouterr().out
+    assert "received: 2  indexed: 1  already present: 1" in out and "still failing: 0" in out
+    stored = docs(forwarder, activity_prefix)
+    assert len(stored) == 1 and stored[0]["sql"] == "CREATE USER 'r'@'%' IDENTIFIED BY '***'"
+    mapping = forwarder.client.indices.get_mapping(index=day)[day]["mappings"]["properties"]
+    assert mapping["user"]["type"] == "keyword"  # written after the activity template was ensured
+    assert forwarder.dead_letters("activity") == [] and forwarder.dead_letters("documents") == []

@@ -181,9 +181,9 @@ def test_kill_and_resume_is_exactly_once(forwarder: Forwarder, tmp_path: Path) -
 
     # killed before anything was recorded, then three times just after progress was recorded
     proc = start()
-    time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert position() == 0
     killed, positions = 0, []
     for _ in range(3):
         before = position()

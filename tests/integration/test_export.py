@@ -193,3 +193,24 @@ def test_export_with_indexing_then_backfill_adds_nothing(
     assert backfill_archive(archive, forwarder, tmp_path) == 0
     assert "indexed: 0  already present: 150" in capsys.readouterr().out
     assert forwarder.count() == 150
+
+
+def test_export_index_dead_letters_rejections_and_installs_the_template_first(
+    emulator: LogFileEmulator, archive: str, forwarder: Forwarder, capsys: Any
+) -> None:
+    # date_nanos cannot hold a time before 1970: the node rejects this line's document.
+    rejected = "19690101 00:00:00,ip-10-1-0-50,root,localhost,8,1,QUERY,,'select 1',0,,"
+    lines = [*audit_lines(3, seed=11), rejected]
+    emulator.write(INSTANCE, lines)
+    assert forwarder.client.indices.exists_index_template(name=forwarder.prefix) is False  # a fresh prefix
+    assert main(["export", "--instance", INSTANCE, "--bucket", archive, "--prefix", "archive", "--index"]) == 0
+    out = capsys.readouterr().out
+    assert "received: 4  indexed: 3  already present: 0  flagged: 0  dead lettered: 1  pending: 0" in out
+    assert forwarder.count() == 3
+    [dead] = forwarder.dead_letters("documents")
+    assert dead["line"] == rejected and dead["status"] == 400 and "mapper_parsing_exception" in dead["reason"]
+    # the template came before the first document: the daily index has our mapping, not a dynamic one
+    mapping = forwarder.client.indices.get_mapping(index=f"{forwarder.prefix}-*")
+    for index in mapping.values():
+        properties = index["mappings"]["properties"]
+        assert properties["@timestamp"]["type"] == "date_nanos" and properties["client"]["type"] == "keyword"
