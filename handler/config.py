@@ -40,6 +40,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_EXPORT_INSTANCES", "", "exporter Lambda: comma-separated DB instance identifiers"),
     ("RDSAUDIT_EXPORT_INDEX", "false", "exporter Lambda: also index the exported lines into OpenSearch"),
     ("RDSAUDIT_FORWARDER_ARN", "", "auto-subscription Lambda: the forwarder to subscribe new audit log groups to"),
+    ("XDG_CACHE_HOME", "~/.cache", "where the command line keeps backfill checkpoints (in rdsaudit/backfill/)"),
     (
         "LOG_LEVEL",
         "INFO",
@@ -80,6 +81,7 @@ class Settings(NamedTuple):
     export_index: bool = False
     forwarder_arn: str = ""
     log_level: str = "INFO"
+    cache_dir: str = "~/.cache"
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -148,6 +150,7 @@ class Settings(NamedTuple):
             export_instances=tuple(i.strip() for i in env.get("RDSAUDIT_EXPORT_INSTANCES", "").split(",") if i.strip()),
             export_index=_bool("RDSAUDIT_EXPORT_INDEX", get("RDSAUDIT_EXPORT_INDEX")),
             forwarder_arn=_arn("RDSAUDIT_FORWARDER_ARN", env.get("RDSAUDIT_FORWARDER_ARN", "").strip()),
+            cache_dir=get("XDG_CACHE_HOME"),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
         )
 

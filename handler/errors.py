@@ -1,4 +1,4 @@
-"""The exception types callers act on."""
+"""The exception types callers act on. Each carries a message for people and the command line's exit code."""
 
 from __future__ import annotations
 
@@ -6,9 +6,28 @@ from __future__ import annotations
 class RdsAuditError(Exception):
     """Base class of every error this package raises on purpose."""
 
+    exit_code = 1
+
 
 class ConfigError(RdsAuditError):
     """A setting is missing or invalid; the message names the variable and what is allowed."""
+
+    exit_code = 2
+
+
+class UsageError(RdsAuditError):
+    """The command line asks for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class InputError(RdsAuditError):
+    """An input named on the command line does not exist or cannot be read as what it should be."""
+
+
+class NotAuditLog(InputError):
+    """Most of the first lines of an input are not audit lines (binary data, source code): stop before indexing
+    thousands of parse failures."""
 
 
 class DecodeError(RdsAuditError):
@@ -27,3 +46,9 @@ class IncompleteWrite(RdsAuditError):
 
 class DeadLetterError(RdsAuditError):
     """The dead-letter store could not be written; the invocation must fail so nothing is lost."""
+
+
+class Interrupted(RdsAuditError):
+    """Ctrl-C: the message says how far the command got and how to go on."""
+
+    exit_code = 130
