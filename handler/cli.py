@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     s.add_argument("--dashboards-url", help="OpenSearch Dashboards URL to import the saved objects into")
     s.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
+    s.add_argument("--aoss-collection", help="Serverless time series collection to set the retention policy of")
     s.add_argument("--dry-run", action="store_true", help="print the requests instead of sending them")
     s.set_defaults(func=cmd_setup)
 
@@ -165,8 +166,21 @@ def cmd_setup(args: argparse.Namespace) -> int:
             "rdsaudit setup: need --retention-days >= 1 and 0 < --warm-after-days < --retention-days", file=sys.stderr
         )
         return 2
-    options = SetupOptions(args.retention_days, args.warm_after_days, args.role_arn, args.dashboards_url, args.dry_run)
-    changes, requests = run_setup(settings, options)
+    options = SetupOptions(
+        args.retention_days,
+        args.warm_after_days,
+        args.role_arn,
+        args.dashboards_url,
+        args.dry_run,
+        args.aoss_collection,
+    )
+    from handler.errors import ConfigError
+
+    try:
+        changes, requests = run_setup(settings, options)
+    except ConfigError as e:  # e.g. an engine too old: one line, nothing changed
+        print(f"rdsaudit setup: {e}", file=sys.stderr)
+        return 2
     for change in changes:
         print(change)
     for method, path, body in requests:

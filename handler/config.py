@@ -20,6 +20,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("OPENSEARCH_USERNAME", "", "user for basic auth"),
     ("OPENSEARCH_PASSWORD", "", "password for basic auth (never logged)"),
     ("OPENSEARCH_SERVICE", "es", "SigV4 service: es (managed domains) | aoss (Serverless)"),
+    (
+        "RDSAUDIT_AOSS_COLLECTION_TYPE",
+        "search",
+        "Serverless (OPENSEARCH_SERVICE=aoss): search | timeseries | vectorsearch; the last two index without ids",
+    ),
     ("OPENSEARCH_VERIFY_CERTS", "true", "verify TLS certificates; false only for local clusters"),
     ("OPENSEARCH_HTTP_COMPRESS", "false", "gzip request bodies"),
     ("OPENSEARCH_REQUEST_TIMEOUT", "30", "seconds, per bulk request (capped by the Lambda's remaining time)"),
@@ -74,6 +79,7 @@ class Settings(NamedTuple):
     checkpoint: str = ""
     activity_prefix: str = "rdsactivity"
     das_cluster_id: str = ""
+    aoss_collection_type: str = "search"
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -137,6 +143,11 @@ class Settings(NamedTuple):
             checkpoint=_s3_url("RDSAUDIT_CHECKPOINT", env.get("RDSAUDIT_CHECKPOINT", "").strip()),
             activity_prefix=_prefix("RDSAUDIT_ACTIVITY_INDEX_PREFIX", get("RDSAUDIT_ACTIVITY_INDEX_PREFIX")),
             das_cluster_id=env.get("RDSAUDIT_DAS_CLUSTER_ID", "").strip(),
+            aoss_collection_type=_choice(
+                "RDSAUDIT_AOSS_COLLECTION_TYPE",
+                get("RDSAUDIT_AOSS_COLLECTION_TYPE").lower(),
+                ("search", "timeseries", "vectorsearch"),
+            ),
         )
 
 

@@ -27,3 +27,8 @@ class IncompleteWrite(RdsAuditError):
 
 class DeadLetterError(RdsAuditError):
     """The dead-letter store could not be written; the invocation must fail so nothing is lost."""
+
+
+class UnsupportedEngine(ConfigError):
+    """The cluster runs an engine or version rdsaudit cannot write to; the message names what was found and the
+    oldest version supported."""

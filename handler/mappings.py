@@ -43,6 +43,30 @@ def activity_index_template(prefix: str) -> dict[str, Any]:
     return body
 
 
+def legacy_template(body: dict[str, Any]) -> dict[str, Any]:
+    """A composable template as a legacy `_template` body (Elasticsearch 7.0–7.7): the same settings and mappings,
+    `priority` as `order`, and `_meta` (with the checksum) inside the mappings, where legacy templates keep it."""
+    template = body["template"]
+    mappings = {**template["mappings"], "_meta": body["_meta"]}
+    legacy = {"index_patterns": body["index_patterns"], "order": body.get("priority", 0), "mappings": mappings}
+    legacy["settings"] = template["settings"]
+    if "version" in body:
+        legacy["version"] = body["version"]
+    return legacy
+
+
+def serverless_template(body: dict[str, Any], collection_type: str) -> dict[str, Any]:
+    """The template for a Serverless collection that assigns document ids: `event_hash` (our id, kept as a field)
+    mapped as a keyword; on time series collections `@timestamp` a top-level `date`, as they require (millisecond
+    precision: the microseconds stay in the stored document but no longer order the search)."""
+    body = copy.deepcopy(body)
+    properties = body["template"]["mappings"]["properties"]
+    properties["event_hash"] = {"type": "keyword"}
+    if collection_type == "timeseries":
+        properties["@timestamp"] = {"type": "date"}
+    return body
+
+
 def ism_policy(prefix: str, retention_days: int, warm_after_days: int | None = None) -> dict[str, Any]:
     """Delete after `retention_days`; optionally read-only and force-merged after `warm_after_days` first."""
     body: dict[str, Any] = _load("ism-policy.json")
