@@ -174,11 +174,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
         args.dry_run,
         args.aoss_collection,
     )
-    from handler.errors import ConfigError
+    from handler.errors import RdsAuditError
 
     try:
         changes, requests = run_setup(settings, options)
-    except ConfigError as e:  # e.g. an engine too old: one line, nothing changed
+    except RdsAuditError as e:  # an engine too old (nothing changed), a refused Dashboards import: one line
         print(f"rdsaudit setup: {e}", file=sys.stderr)
         return 2
     for change in changes:

@@ -53,7 +53,7 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
         changes.append(cluster.ism(options.retention_days, options.warm_after_days))
     changes += cluster.roles(options.role_arns)
     if options.dashboards_url:
-        from handler.setup.dashboards import dashboards_session, import_saved_objects
+        from handler.setup.dashboards import dashboards_session, default_index_pattern, import_saved_objects
 
         auth = None
         if settings.auth == "basic":
@@ -72,5 +72,8 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
                 activity_prefix=settings.activity_prefix,
                 dry_run=options.dry_run,
             )
+        )
+        changes.append(
+            default_index_pattern(session, options.dashboards_url, settings.index_prefix, dry_run=options.dry_run)
         )
     return changes, cluster.requests + activity.requests
