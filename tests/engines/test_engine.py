@@ -114,7 +114,7 @@ def test_setup_refuses_with_one_message(target: Target, capsys: Any) -> None:
     assert len(lines) == 1 and captured.out == "", captured
     assert f"Elasticsearch {SPEC.version} is not supported" in lines[0]
     assert "oldest supported engine is Elasticsearch 7.0" in lines[0]
-    assert target.client.transport.perform_request("GET", f"/_template/{target.prefix}") == {}
+    assert not target.client.indices.exists_template(name=target.prefix)
 
 
 @refused
@@ -122,5 +122,5 @@ def test_cold_start_refuses_before_writing(target: Target) -> None:
     assert SPEC is not None
     with pytest.raises(UnsupportedEngine, match=f"Elasticsearch {SPEC.version} is not supported"):
         forward([LINES["grant"]])
-    assert target.client.transport.perform_request("GET", f"/_template/{target.prefix}") == {}
+    assert not target.client.indices.exists_template(name=target.prefix)
     assert not target.client.indices.exists(index=f"{target.prefix}-*")
