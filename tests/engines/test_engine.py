@@ -123,4 +123,4 @@ def test_cold_start_refuses_before_writing(target: Target) -> None:
     with pytest.raises(UnsupportedEngine, match=f"Elasticsearch {SPEC.version} is not supported"):
         forward([LINES["grant"]])
     assert not target.client.indices.exists_template(name=target.prefix)
-    assert not target.client.indices.exists(index=f"{target.prefix}-*")
+    assert not target.client.indices.exists(index=f"{target.prefix}-*", allow_no_indices=False)
