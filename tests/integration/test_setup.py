@@ -196,7 +196,7 @@ def test_the_stand_in_refuses_what_dashboards_refuses(dashboards: FakeDashboards
     xsrf = {"osd-xsrf": "true"}
     assert requests.post(url, files={"file": ("a.json", ndjson)}, headers=xsrf, timeout=10).status_code == 400
     assert requests.post(url, files={"upload": ("a.ndjson", ndjson)}, headers=xsrf, timeout=10).status_code == 400
-    dashboard_only = next(line for line in ndjson.splitlines() if b"\"type\":\"dashboard\"" in line)
+    dashboard_only = next(line for line in ndjson.splitlines() if b'"type":"dashboard"' in line)
     answer = requests.post(url, files={"file": ("a.ndjson", dashboard_only)}, headers=xsrf, timeout=10).json()
     assert answer["success"] is False and answer["errors"][0]["error"]["type"] == "missing_references"
     assert not dashboards.store
