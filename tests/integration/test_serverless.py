@@ -176,7 +176,11 @@ def test_lifecycle_policy_keeps_the_retention_on_time_series_only() -> None:
         first = lifecycle_policy(timeseries, "audit", ["rdsaudit", "rdsactivity"], 30, client=aoss)
         stub.add_response(
             "batch_get_lifecycle_policy",
-            {"lifecyclePolicyDetails": [{"name": "rdsaudit-retention", "policy": rules, "policyVersion": "MTY5OTk5OTk5OTk5OV8x"}]},
+            {
+                "lifecyclePolicyDetails": [
+                    {"name": "rdsaudit-retention", "policy": rules, "policyVersion": "MTY5OTk5OTk5OTk5OV8x"}
+                ]
+            },
             ident,
         )
         second = lifecycle_policy(timeseries, "audit", ["rdsaudit", "rdsactivity"], 30, client=aoss)
