@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Engine:
-    distribution: str  # opensearch | elasticsearch | aoss
+    distribution: str  # opensearch | elasticsearch | aoss | unknown (GET / not allowed)
     number: str = ""  # the version the cluster reports; empty for aoss
     collection_type: str = "search"  # aoss only
 
@@ -56,6 +56,8 @@ class Engine:
     def __str__(self) -> str:
         if self.serverless:
             return f"OpenSearch Serverless ({self.collection_type} collection)"
+        if self.distribution == "unknown":
+            return "an engine whose version this user may not read"
         name = "OpenSearch" if self.distribution == "opensearch" else "Elasticsearch"
         return f"{name} {self.number}"
 
@@ -77,8 +79,21 @@ def parse_root(info: Any) -> Engine:
 
 
 def detect(client: Any) -> Engine:
-    """GET / once; raises UnsupportedEngine for engines rdsaudit cannot write to."""
-    engine = parse_root(client.transport.perform_request("GET", "/"))
+    """GET / once; raises UnsupportedEngine for engines rdsaudit cannot write to.
+
+    Two answers are not failures: 403, from a writer role set up before this release (without
+    `cluster:monitor/main`), gives an engine of unknown version whose template API then answers for itself
+    (ClusterSetup falls back to `_template` on 405); 404 is OpenSearch Serverless, which has no GET / (its
+    collection type is not known here: pass `for_settings(settings)` instead where settings are at hand)."""
+    from opensearchpy.exceptions import AuthorizationException, NotFoundError
+
+    try:
+        info = client.transport.perform_request("GET", "/")
+    except AuthorizationException:
+        return Engine("unknown")
+    except NotFoundError:
+        return Engine("aoss")
+    engine = parse_root(info)
     engine.check_supported()
     return engine
 

@@ -75,3 +75,26 @@ def test_bulk_lines_without_ids_keep_the_hash_as_a_field() -> None:
     assert doc["event_hash"] == with_id.doc_id
     assert json.loads(with_id.body.splitlines()[0])["create"]["_id"] == with_id.doc_id
     assert create_body("i", "x", {"a": 1}, with_id=False) == b'{"create":{"_index":"i"}}\n{"a":1,"event_hash":"x"}\n'
+
+
+class _Root:
+    """A client whose GET / fails as the given exception (the only request detect sends)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.transport = self
+        self.error = error
+
+    def perform_request(self, method: str, path: str) -> None:
+        assert (method, path) == ("GET", "/")
+        raise self.error
+
+
+def test_detection_when_get_root_is_forbidden_or_missing() -> None:
+    from opensearchpy.exceptions import AuthorizationException, NotFoundError
+
+    from handler.setup.engine import detect
+
+    # a writer role from before this release may not read GET /: the template API then answers for itself
+    forbidden = detect(_Root(AuthorizationException(403, "security_exception", {})))
+    assert forbidden.distribution == "unknown" and not forbidden.legacy_templates
+    assert detect(_Root(NotFoundError(404, "not found", {}))).serverless  # Serverless has no GET /

@@ -129,6 +129,7 @@ def test_writer_role_is_least_privilege() -> None:
         "indices:data/write/bulk",
         "indices:admin/index_template/get",
         "indices:admin/template/get",  # the legacy template check on Elasticsearch 7.0-7.7
+        "cluster:monitor/main",  # GET /: which engine and version, once per cold start
     }
     reader = roles["rdsaudit_reader"]
     assert {a for p in reader["index_permissions"] for a in p["allowed_actions"]} >= {"read"}
