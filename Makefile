@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration opensearch-up opensearch-down synth bench fuzz clean
+.PHONY: demo test test-engines lint unit integration opensearch-up opensearch-down synth bench fuzz clean
 # jsii prints a banner about Node 20's end of life on every run; synthesis works (see shared toolchain notes).
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -35,6 +35,10 @@ unit: $(STAMP)
 
 test: $(STAMP) opensearch-up lint
 	@$(VENV)/bin/pytest -q -p no:cacheprovider tests
+
+# Each engine of tests/engines/matrix.py in turn, on its own free port and node directory (one node at a time).
+test-engines: $(STAMP)
+	@$(PY) -m tests.engines.run
 
 demo: $(STAMP) opensearch-up
 	@$(PY) scripts/demo.py

@@ -46,7 +46,14 @@ def decryptors(runtime: Runtime) -> DecryptorFor:
 
 
 def event_actions(
-    events: list[Any], *, cluster: str | None, instance: str | None, version: str | None, prefix: str, mask: bool
+    events: list[Any],
+    *,
+    cluster: str | None,
+    instance: str | None,
+    version: str | None,
+    prefix: str,
+    mask: bool,
+    with_id: bool = True,
 ) -> tuple[list[Action], list[dict[str, Any]], int]:
     """(actions, dead-letter records of events without a usable time, heartbeats dropped)."""
     actions, unusable, heartbeats = [], [], 0
@@ -61,7 +68,11 @@ def event_actions(
         doc, day = built
         index = index_name(prefix, day)
         doc_id = activity_id(cluster, event)
-        actions.append(Action(index, doc_id, create_body(index, doc_id, doc), doc.get("sql", ""), doc["@timestamp"]))
+        actions.append(
+            Action(
+                index, doc_id, create_body(index, doc_id, doc, with_id=with_id), doc.get("sql", ""), doc["@timestamp"]
+            )
+        )
     return actions, unusable, heartbeats
 
 
@@ -83,7 +94,7 @@ def event_record(
 
 
 def record_actions(
-    data: bytes, decryptor: Decryptor, *, prefix: str, mask: bool
+    data: bytes, decryptor: Decryptor, *, prefix: str, mask: bool, with_id: bool = True
 ) -> tuple[list[Action], list[dict[str, Any]], int]:
     """One encrypted record's actions. Raises DecodeError."""
     envelope = parse_envelope(data)
@@ -95,6 +106,7 @@ def record_actions(
         version=envelope.get("version"),
         prefix=prefix,
         mask=mask,
+        with_id=with_id,
     )
 
 
@@ -112,9 +124,9 @@ def process_kinesis(
         sequence = kinesis.get("sequenceNumber", "")
         try:
             data = base64.b64decode(kinesis.get("data", ""), validate=True)
-            actions, unusable, dropped = record_actions(
-                data, decryptor_for(record.get("eventSourceARN")), prefix=prefix, mask=mask
-            )
+            decryptor = decryptor_for(record.get("eventSourceARN"))
+            with_id = runtime.options.document_ids
+            actions, unusable, dropped = record_actions(data, decryptor, prefix=prefix, mask=mask, with_id=with_id)
         except (DecodeError, binascii.Error, ValueError) as e:
             dead.append({"kind": "activity_record", "reason": str(e), "sequence": sequence, "record": record})
             continue
@@ -145,7 +157,9 @@ def process_firehose(event: dict[str, Any], runtime: Runtime, decryptor_for: Dec
         rid = record.get("recordId")
         try:
             data = base64.b64decode(record.get("data", ""), validate=True)
-            actions, unusable, _ = record_actions(data, decryptor_for(source), prefix=prefix, mask=mask)
+            actions, unusable, _ = record_actions(
+                data, decryptor_for(source), prefix=prefix, mask=mask, with_id=runtime.options.document_ids
+            )
         except (DecodeError, binascii.Error, ValueError) as e:
             dead.append({"kind": "activity_record", "reason": str(e), "record": {**record, "eventSourceARN": source}})
             out.append({"recordId": rid, "result": "ProcessingFailed", "data": record.get("data", "")})

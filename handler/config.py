@@ -20,6 +20,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("OPENSEARCH_USERNAME", "", "user for basic auth"),
     ("OPENSEARCH_PASSWORD", "", "password for basic auth (never logged)"),
     ("OPENSEARCH_SERVICE", "es", "SigV4 service: es (managed domains) | aoss (Serverless)"),
+    (
+        "RDSAUDIT_AOSS_COLLECTION_TYPE",
+        "search",
+        "Serverless (OPENSEARCH_SERVICE=aoss): search | timeseries | vectorsearch; the last two index without ids",
+    ),
     ("OPENSEARCH_VERIFY_CERTS", "true", "verify TLS certificates; false only for local clusters"),
     ("OPENSEARCH_HTTP_COMPRESS", "false", "gzip request bodies"),
     ("OPENSEARCH_REQUEST_TIMEOUT", "30", "seconds, per bulk request (capped by the Lambda's remaining time)"),
@@ -82,6 +87,7 @@ class Settings(NamedTuple):
     forwarder_arn: str = ""
     log_level: str = "INFO"
     cache_dir: str = "~/.cache"
+    aoss_collection_type: str = "search"
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -152,6 +158,11 @@ class Settings(NamedTuple):
             forwarder_arn=_arn("RDSAUDIT_FORWARDER_ARN", env.get("RDSAUDIT_FORWARDER_ARN", "").strip()),
             cache_dir=get("XDG_CACHE_HOME"),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+            aoss_collection_type=_choice(
+                "RDSAUDIT_AOSS_COLLECTION_TYPE",
+                get("RDSAUDIT_AOSS_COLLECTION_TYPE").lower(),
+                ("search", "timeseries", "vectorsearch"),
+            ),
         )
 
 

@@ -52,3 +52,8 @@ class Interrupted(RdsAuditError):
     """Ctrl-C: the message says how far the command got and how to go on."""
 
     exit_code = 130
+
+
+class UnsupportedEngine(ConfigError):
+    """The cluster runs an engine or version rdsaudit cannot write to; the message names what was found and the
+    oldest version supported."""

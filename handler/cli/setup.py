@@ -23,6 +23,7 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     s.add_argument("--dashboards-url", help="OpenSearch Dashboards URL to import the saved objects into")
     s.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
+    s.add_argument("--aoss-collection", help="Serverless time series collection to set the retention policy of")
     s.add_argument("--dry-run", action="store_true", help="print the requests instead of sending them")
     s.set_defaults(run=run)
 
@@ -36,7 +37,14 @@ def run(args: argparse.Namespace) -> int:
         args.warm_after_days is None or args.warm_after_days < args.retention_days,
         f"--warm-after-days ({args.warm_after_days}) must be less than --retention-days ({args.retention_days})",
     )
-    options = SetupOptions(args.retention_days, args.warm_after_days, args.role_arn, args.dashboards_url, args.dry_run)
+    options = SetupOptions(
+        args.retention_days,
+        args.warm_after_days,
+        args.role_arn,
+        args.dashboards_url,
+        args.dry_run,
+        args.aoss_collection,
+    )
     changes, requests = run_setup(settings, options, runtime_for(args).client)
     for change in changes:
         print(change)

@@ -27,10 +27,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class TransformOptions(NamedTuple):
     index_prefix: str = "rdsaudit"
     mask_secrets: bool = True
+    # False for OpenSearch Serverless time series and vector search collections, which assign ids themselves
+    # and reject ours (handler.setup.engine.Engine.generates_ids).
+    document_ids: bool = True
 
 
-def create_body(index: str, doc_id: str, doc: dict[str, Any]) -> bytes:
-    """The two NDJSON lines of a bulk `create` (index names and ids here need no JSON escaping)."""
+def create_body(index: str, doc_id: str, doc: dict[str, Any], *, with_id: bool = True) -> bytes:
+    """The two NDJSON lines of a bulk `create` (index names and ids here need no JSON escaping).
+
+    Without an id, our id (the content hash) is kept as the document's `event_hash`, so the duplicates a
+    redelivered payload creates can be found and removed."""
+    if not with_id:
+        return b'{"create":{"_index":"%s"}}\n%s\n' % (index.encode(), orjson.dumps({**doc, "event_hash": doc_id}))
     return b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (index.encode(), doc_id.encode(), orjson.dumps(doc))
 
 
@@ -111,7 +119,7 @@ class BatchTransformer:
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
         index = index_name(self.options.index_prefix, day)
         doc_id = doc_id or id_from_digest(digest, occurrence)
-        body = create_body(index, doc_id, doc)
+        body = create_body(index, doc_id, doc, with_id=self.options.document_ids)
         return Action(index, doc_id, body, line, doc["@timestamp"], timestamp_ms, flagged)
 
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
