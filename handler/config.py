@@ -208,10 +208,16 @@ def _bool(name: str, value: str) -> bool:
 
 
 def _number(name: str, value: str, low: float, high: float) -> float:
+    span = f"between {_plain(low)} and {_plain(high)}"
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a number between {low:g} and {high:g}; got {value!r}") from None
+        raise ConfigError(f"{name} must be a number {span}; got {value!r}") from None
     if not low <= number <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
+        raise ConfigError(f"{name} must be {span}; got {value!r}")
     return number
+
+
+def _plain(number: float) -> str:
+    """104,857,600 rather than 1.04858e+08."""
+    return f"{int(number):,}" if number == int(number) else f"{number:,}"

@@ -67,8 +67,9 @@ class Display:
         self._bytes[uri] = n
 
     def update(self, force: bool = False) -> None:
+        """`force` redraws a terminal's bar at once; a plain log (CI, a file) gets a line every `interval` only."""
         now = time.monotonic()
-        if not force and now - self._last < (0.2 if self.tty else self.interval):
+        if not (force and self.tty) and now - self._last < (0.2 if self.tty else self.interval):
             return
         self._last = now
         elapsed = max(now - self.started, 1e-9)

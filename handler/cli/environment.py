@@ -29,11 +29,12 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 
 def runtime_for(args: argparse.Namespace) -> Runtime:
-    from handler.logs import configure_logging
+    from handler.logs import configure_logging, log_to_stderr
     from handler.runtime import build_runtime
 
     settings = getattr(args, "settings", None) or settings_for(args)
     configure_logging("DEBUG" if getattr(args, "debug", False) else settings.log_level)
+    log_to_stderr()
     return build_runtime(settings)
 
 
