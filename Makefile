@@ -19,6 +19,13 @@ $(STAMP): pyproject.toml requirements.txt
 
 venv: $(STAMP)
 
+# The IAM policy evaluator of the contract test (tests/infra/test_iam_contract.py), from its lock file.
+IAM_SIM := tests/infra/iam_simulate
+IAM_STAMP := $(IAM_SIM)/node_modules/.installed
+$(IAM_STAMP): $(IAM_SIM)/package-lock.json
+	@cd $(IAM_SIM) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
 opensearch-up:
 	@scripts/opensearch.sh up
 
@@ -33,7 +40,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	@$(VENV)/bin/pytest -q tests/unit
 
-test: $(STAMP) opensearch-up lint
+test: $(STAMP) $(IAM_STAMP) opensearch-up lint
 	@$(VENV)/bin/pytest -q -p no:cacheprovider tests
 
 demo: $(STAMP) opensearch-up

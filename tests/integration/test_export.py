@@ -18,7 +18,7 @@ from handler.cli import main
 from handler.export.run import export_instance
 from handler.export.state import ConcurrentRun
 from tests.events.generate import audit_lines
-from tests.integration.conftest import Forwarder
+from tests.integration.conftest import Forwarder, recording
 from tests.integration.rds_emulator import LogFileEmulator
 
 pytestmark = pytest.mark.integration
@@ -193,3 +193,24 @@ def test_export_with_indexing_then_backfill_adds_nothing(
     assert backfill_archive(archive, forwarder, tmp_path) == 0
     assert "indexed: 0  already present: 150" in capsys.readouterr().out
     assert forwarder.count() == 150
+
+
+def test_scheduled_lambda_entry_with_indexing(
+    emulator: LogFileEmulator, archive: str, forwarder: Forwarder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled function as the stack configures it (`rdsaudit:exportInstances`, `rdsaudit:exportIndex`)."""
+    from handler import app
+
+    emulator.write(INSTANCE, audit_lines(20, seed=9))
+    for name, value in {
+        "RDSAUDIT_EXPORT_BUCKET": archive,
+        "RDSAUDIT_EXPORT_INSTANCES": INSTANCE,
+        "RDSAUDIT_EXPORT_PREFIX": "",
+        "RDSAUDIT_EXPORT_INDEX": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with recording("exporter"):
+        first = app.export_handler({}, None)
+        again = app.export_handler({}, None)
+    assert first["results"][0]["objects"] == 1 and again["results"][0]["objects"] == 0
+    assert forwarder.count() == 20
