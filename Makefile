@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration opensearch-up opensearch-down synth bench fuzz clean
+.PHONY: demo test lint unit integration opensearch-up opensearch-down synth lock bench fuzz clean
 # jsii prints a banner about Node 20's end of life on every run; synthesis works (see shared toolchain notes).
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -48,6 +48,10 @@ demo: $(STAMP) opensearch-up
 
 synth: $(STAMP)
 	@cd cdk && ../$(PY) app.py 2> >(grep -v '^b.!!' >&2) && echo "templates in cdk/cdk.out/"
+
+# requirements.lock: the Lambda asset's wheels with their hashes (downloads them; run after changing requirements.txt)
+lock: $(STAMP)
+	@$(PY) cdk/lock_requirements.py
 
 bench: $(STAMP) opensearch-up
 	@$(PY) -m bench.transform

@@ -48,6 +48,7 @@ class Outcome:
     results: dict[Request, dict[str, Any]] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
     granted: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # entry → (policy, action, res)
+    statements: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)  # entry → (policy, st)
 
     def denied(self) -> list[tuple[Request, dict[str, Any]]]:
         return [(r, res) for r, res in self.results.items() if res.get("decision") != "Allowed"]
@@ -112,6 +113,9 @@ def evaluate(stack: Stack, calls: list[dict[str, Any]]) -> Outcome:
     for rid, result in json.loads(answer.stdout)["results"].items():
         out.results[ids[rid]] = result
     for entry, role in roles.items():
+        out.statements[entry] = [
+            (p["name"], st) for p in role.policies for st in _statements(p["policy"]) if st.get("Effect") == "Allow"
+        ]
         out.granted[entry] = [
             (p["name"], action, json.dumps(st.get("Resource")))
             for p in role.policies
@@ -131,20 +135,30 @@ def _resource_policy(request: Request, policies: dict[str, Any]) -> dict[str, An
     return policies.get(arn)
 
 
-def unused(out: Outcome, allowed: list[tuple[str, str, str]]) -> list[str]:
-    """Granted (entry, action) pairs that no allowed request used and no allow-list entry explains."""
-    used: dict[str, set[str]] = {}
+def _canonical(statement: Any) -> str:
+    return json.dumps(statement, sort_keys=True)
+
+
+def unused(out: Outcome, allowed: list[tuple[str, str, str, str]]) -> list[str]:
+    """Granted (statement, action, resource) triples that no allowed request used, and no allow-list entry
+    (entry, action pattern, resource pattern, reason) explains: least privilege down to each resource."""
+    uses: dict[str, list[tuple[str, str]]] = {}  # statement → (action, resource) of the requests it allowed
     for request, result in out.results.items():
         if result.get("decision") == "Allowed":
-            used.setdefault(request.entry, set()).add(request.action)
+            for s in result.get("allowStatements", []):
+                uses.setdefault(_canonical(s["statement"]), []).append((request.action, request.resource))
     lines = []
-    for entry, grants in out.granted.items():
-        for policy, action, resource in grants:
-            if any(fnmatch.fnmatchcase(a, action) for a in used.get(entry, ())):
-                continue
-            if any(e == entry and fnmatch.fnmatchcase(action, a) for e, a, _ in allowed):
-                continue
-            lines.append(f"{entry}: {action} on {resource} ({policy}) is granted but no test used it")
+    for entry, grants in out.statements.items():
+        for policy, statement in grants:
+            made = uses.get(_canonical(statement), [])
+            for action in _as_list(statement.get("Action", [])):
+                for resource in _as_list(statement.get("Resource", [])):
+                    if any(fnmatch.fnmatchcase(a, action) and fnmatch.fnmatchcase(r, resource) for a, r in made) or any(
+                        e == entry and fnmatch.fnmatchcase(action, a) and fnmatch.fnmatchcase(resource, r)
+                        for e, a, r, _ in allowed
+                    ):
+                        continue
+                    lines.append(f"{entry}: {action} on {resource} ({policy}) is granted but no test used it")
     return sorted(set(lines))
 
 

@@ -133,7 +133,8 @@ def test_many_scheduled_exports_with_rotation_crash_overlap_and_truncation(
     # truncated portions: the portion API (complete-file endpoint unavailable), pages cut at 16 KB
     emulator.complete_file_enabled = False
     grow(300)
-    run_export(archive, complete_file=False)
+    with recording("exporter", RDSAUDIT_EXPORT_BUCKET=archive, RDSAUDIT_EXPORT_PREFIX="archive"):
+        run_export(archive, complete_file=False)  # the exporter's own code path, as its fallback runs it
     assert emulator.truncated_pages > 0
     emulator.complete_file_enabled = True
     # two overlapping runs: at most one advances each step, the other stops cleanly
