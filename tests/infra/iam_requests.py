@@ -84,6 +84,10 @@ class Stack:
     def __post_init__(self) -> None:
         self.functions = self.template.functions()
 
+    def has(self, entry: str) -> bool:
+        """Whether this variant of the stack has the entry's function (replay's role is always there)."""
+        return entry == "replay" or HANDLERS[entry] in self.functions
+
     def env(self, entry: str) -> dict[str, str]:
         handler = HANDLERS.get(entry, "lambda_handler")  # replay runs with the forwarder's settings
         fn = self.functions.get(handler)
