@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-engines lint unit integration opensearch-up opensearch-down synth bench fuzz clean
+.PHONY: demo test test-engines lint unit integration opensearch-up opensearch-down synth lock bench fuzz clean
 # jsii prints a banner about Node 20's end of life on every run; synthesis works (see shared toolchain notes).
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -18,6 +18,13 @@ $(STAMP): pyproject.toml requirements.txt
 	@touch $@
 
 venv: $(STAMP)
+
+# The IAM policy evaluator of the contract test (tests/infra/test_iam_contract.py), from its lock file.
+IAM_SIM := tests/infra/iam_simulate
+IAM_STAMP := $(IAM_SIM)/node_modules/.installed
+$(IAM_STAMP): $(IAM_SIM)/package-lock.json
+	@cd $(IAM_SIM) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 opensearch-up:
 	@scripts/opensearch.sh up
@@ -33,7 +40,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	@$(VENV)/bin/pytest -q tests/unit
 
-test: $(STAMP) opensearch-up lint
+test: $(STAMP) $(IAM_STAMP) opensearch-up lint
 	@$(VENV)/bin/pytest -q -p no:cacheprovider tests
 
 # Each engine of tests/engines/matrix.py in turn, on its own free port and node directory (one node at a time).
@@ -45,6 +52,10 @@ demo: $(STAMP) opensearch-up
 
 synth: $(STAMP)
 	@cd cdk && ../$(PY) app.py 2> >(grep -v '^b.!!' >&2) && echo "templates in cdk/cdk.out/"
+
+# requirements.lock: the Lambda asset's wheels with their hashes (downloads them; run after changing requirements.txt)
+lock: $(STAMP)
+	@$(PY) cdk/lock_requirements.py
 
 bench: $(STAMP) opensearch-up
 	@$(PY) -m bench.transform

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from handler.errors import DecodeError
+from handler.errors import DecodeError, TransientError
 from handler.model import Action, Context, Counts
 from handler.pipeline import ACTIVITY
 from handler.sources.activity_streams import Decryptor, cluster_id_from_stream_arn, parse_envelope
@@ -30,8 +30,9 @@ DecryptorFor = Callable[[str | None], Decryptor]
 NO_TIME = "logTime missing or not UTC"
 
 
-def decryptors(runtime: Runtime) -> DecryptorFor:
-    """A decryptor per cluster for one invocation: data keys are reused within it, never across invocations."""
+def decryptors(runtime: Runtime, deadline: float | None = None) -> DecryptorFor:
+    """A decryptor per cluster for one invocation: data keys are reused within it, never across invocations;
+    KMS throttling is retried until `deadline`."""
     made: dict[str, Decryptor] = {}
 
     def decryptor_for(stream_arn: str | None) -> Decryptor:
@@ -39,7 +40,7 @@ def decryptors(runtime: Runtime) -> DecryptorFor:
         if not cluster:
             raise DecodeError(f"no cluster resource id: stream {stream_arn!r} is not aws-rds-das-<id>")
         if cluster not in made:
-            made[cluster] = Decryptor(runtime.aws("kms"), cluster)
+            made[cluster] = Decryptor(runtime.aws("kms"), cluster, deadline=deadline)
         return made[cluster]
 
     return decryptor_for
@@ -118,6 +119,7 @@ def process_kinesis(
     records = event.get("Records", [])
     dead: list[dict[str, Any]] = []
     per_record: list[tuple[str, list[Action]]] = []
+    later: list[str] = []  # records KMS could not serve in time: Kinesis delivers them again
     heartbeats = 0
     for record in records:
         kinesis = record.get("kinesis", {})
@@ -127,6 +129,9 @@ def process_kinesis(
             decryptor = decryptor_for(record.get("eventSourceARN"))
             with_id = runtime.options.document_ids
             actions, unusable, dropped = record_actions(data, decryptor, prefix=prefix, mask=mask, with_id=with_id)
+        except TransientError:
+            later.append(sequence)
+            continue
         except (DecodeError, binascii.Error, ValueError) as e:
             dead.append({"kind": "activity_record", "reason": str(e), "sequence": sequence, "record": record})
             continue
@@ -137,7 +142,7 @@ def process_kinesis(
     counts = runtime.pipeline(ACTIVITY).write(
         Context(), (a for _, actions in per_record for a in actions), key=key, deadline=deadline
     )
-    failures = [
+    failures = [{"itemIdentifier": seq} for seq in later] + [
         {"itemIdentifier": seq} for seq, actions in per_record if any(a.doc_id in counts.pending_ids for a in actions)
     ]
     extra: dict[str, Any] = {"records": len(records), "heartbeats": heartbeats, "failed_records": len(failures)}
@@ -149,7 +154,8 @@ def process_kinesis(
 
 def process_firehose(event: dict[str, Any], runtime: Runtime, decryptor_for: DecryptorFor) -> dict[str, Any]:
     """Firehose data transformation: each record out as NDJSON documents (Ok), Dropped when only heartbeats, or
-    ProcessingFailed (and dead-lettered with the reason)."""
+    ProcessingFailed (and dead-lettered with the reason). A TransientError (KMS throttled past the deadline)
+    fails the invocation, which Firehose retries, rather than sending readable records to its error output."""
     prefix, mask = runtime.settings.activity_prefix, runtime.settings.mask_secrets
     out, dead = [], []
     source = event.get("sourceKinesisStreamArn")

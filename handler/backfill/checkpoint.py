@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from handler.errors import access_denied
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:
@@ -102,10 +104,13 @@ class S3Checkpoints:
 
     def get(self, uri: str) -> Progress | None:
         s3 = self._s3()
+        key = self._key(uri)
         try:
-            body = s3.get_object(Bucket=self.bucket, Key=self._key(uri))["Body"].read()
+            body = s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except s3.exceptions.NoSuchKey:
             return None
+        except s3.exceptions.ClientError as e:
+            raise access_denied(e, self.bucket, key, f"{self.prefix}/" if self.prefix else "") from None
         entry = json.loads(body)
         indices = {str(k): int(v) for k, v in entry.get("indices", {}).items()}
         return Progress(str(entry["version"]), int(entry["position"]), bool(entry["done"]), indices)

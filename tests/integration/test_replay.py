@@ -13,7 +13,7 @@ from handler import app
 from handler.cli import main
 from handler.sources.cloudwatch import encode_subscription_event
 from tests.events import AURORA_GROUP, AURORA_STREAM, sample_lines
-from tests.integration.conftest import Forwarder
+from tests.integration.conftest import Forwarder, recording
 
 pytestmark = pytest.mark.integration
 AURORA = [line for line in sample_lines() if line[:16].isdigit()]
@@ -50,12 +50,14 @@ def test_rejected_documents_replayed_once_the_mapping_is_fixed(
     assert all("mapper_parsing_exception" in r["reason"] for r in records)
 
     # Not fixed yet: still failing, nothing lost, the dead letters stay.
-    assert main(["replay"]) == 1
+    with recording("replay"):
+        assert main(["replay"]) == 1
     assert "still failing: 3" in capsys.readouterr().out
     assert len(objects(dl_bucket)) == 1
 
     forwarder.client.indices.delete(index=day)  # the fix
-    assert main(["replay"]) == 0
+    with recording("replay"):
+        assert main(["replay"]) == 0
     assert (
         "received: 3  indexed: 3  already present: 0  flagged: 0  dead lettered: 0  pending: 0  "
         "unreadable: 0  still failing: 0" in capsys.readouterr().out
@@ -105,7 +107,8 @@ def test_on_failure_queue_events_replayed_and_deleted(forwarder: Forwarder, dl_b
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(destination_record))
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"awslogs": {"data": "not base64!"}}))  # plain DLQ shape
 
-    assert main(["replay", "--queue", url]) == 1  # the undecodable one still fails
+    with recording("replay", RDSAUDIT_REPLAY_QUEUE=url):
+        assert main(["replay", "--queue", url]) == 1  # the undecodable one still fails
     out = capsys.readouterr().out
     assert "2 messages" in out
     assert (

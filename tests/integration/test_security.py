@@ -15,6 +15,7 @@ import pytest
 from handler import app
 from handler.cli import main
 from tests.events import sample_events, sample_lines
+from tests.integration.conftest import recording
 from tests.integration.nodes import extra_node
 
 pytestmark = pytest.mark.integration
@@ -67,7 +68,8 @@ def test_setup_roles_and_least_privilege(
     prefix = f"sec{uuid.uuid4().hex[:8]}"
     admin = client(secure_node, "admin", ADMIN_PASSWORD)
     as_user(monkeypatch, secure_node, prefix, "admin", ADMIN_PASSWORD, tmp_path)
-    assert main(["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE]) == 0
+    with recording("setup"):  # the CLI runs the setup function's code (run_setup), here with the security plugin
+        assert main(["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE]) == 0
     first = capsys.readouterr().out
     assert "role rdsaudit_writer:" in first and "role rdsaudit_reader:" in first
     assert "role mapping rdsaudit_writer:" in first and FORWARDER_ROLE in first

@@ -12,7 +12,7 @@ from handler.cli import main
 from handler.mappings import dashboards_ndjson, saved_objects
 from handler.sources.cloudwatch import encode_subscription_event
 from tests.events import AURORA_GROUP, AURORA_STREAM
-from tests.integration.conftest import Forwarder
+from tests.integration.conftest import Forwarder, recording
 from tests.integration.fake_dashboards import FakeDashboards
 
 pytestmark = pytest.mark.integration
@@ -206,11 +206,13 @@ def test_custom_resource_entry_runs_setup(forwarder: Forwarder) -> None:
     from handler import app
 
     event = {"RequestType": "Create", "ResourceProperties": {"RetentionDays": "30"}}
-    answer = app.setup_handler(event, None)
+    with recording("setup"):
+        answer = app.setup_handler(event, None)
     assert answer["PhysicalResourceId"] == f"rdsaudit-setup-{forwarder.prefix}"
     assert f"index template {forwarder.prefix}: created" in answer["Data"]["Changes"]
     assert forwarder.client.indices.exists_index_template(name=forwarder.prefix)
-    update = app.setup_handler({**event, "RequestType": "Update", "PhysicalResourceId": "x"}, None)
+    with recording("setup"):
+        update = app.setup_handler({**event, "RequestType": "Update", "PhysicalResourceId": "x"}, None)
     assert f"index template {forwarder.prefix}: unchanged" in update["Data"]["Changes"]
     assert app.setup_handler({"RequestType": "Delete", "PhysicalResourceId": "x"}, None) == {"PhysicalResourceId": "x"}
     assert forwarder.client.indices.exists_index_template(name=forwarder.prefix)
