@@ -9,7 +9,7 @@ from typing import Any
 
 from handler.model import Context
 from handler.transforms.audit_line import AuditRecord
-from handler.transforms.redact import mask_secrets
+from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 
 PARSE_FAILURE_TAG = "parse_failure"
 
@@ -76,7 +76,7 @@ def audit_document(rec: AuditRecord, ctx: Context, *, mask: bool = True) -> dict
     if rec.db:
         doc["db"] = rec.db
     if rec.obj:
-        doc["sql"] = mask_secrets(rec.obj) if mask else rec.obj
+        doc["sql"] = mask_sql(rec.obj) if mask else rec.obj
     if rec.retcode is not None:
         doc["retcode"] = rec.retcode
     if rec.connection_type:
@@ -89,7 +89,7 @@ def failure_document(line: str, reason: str, timestamp: str, ctx: Context, *, ma
     """An unparseable line is still indexed: the raw text, flagged, at the source's time for it."""
     doc: dict[str, Any] = {
         "@timestamp": timestamp,
-        "message": mask_secrets(line) if mask else line,
+        "message": mask_raw_line(line) if mask else line,
         "tags": [PARSE_FAILURE_TAG],
         "parse_error": reason,
     }
