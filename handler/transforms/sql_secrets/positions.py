@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from handler.transforms.sql_secrets.lexer import BACKTICK, PUNCT, STRING, WORD, Token, tokens
+from handler.transforms.sql_secrets.procedures import password_argument
 
 Span = tuple[int, int]
 
@@ -30,36 +31,10 @@ _FUNCTIONS = frozenset({"password", "old_password", "ed25519", "ed25519_password
 # `SET password = …` is a column, a statement's `SET PASSWORD = …` is a credential.
 _STATEMENT_STARTERS = frozenset({";", "begin", "then", "else", "do", "loop", "repeat", "for"})
 _NOT_SECRETS = frozenset({"random", "password"})
+# `CREATE TABLE password (…)`, `INSERT INTO password (…)`: a table named like the function, not a call.
+_BEFORE_TABLE_NAMES = frozenset({"table", "into", "from", "join", "update", "exists", "references", "insert", "."})
 _NESTED_HINTS = ("identified", "password", "rds_")
 _MAX_NESTING = 2
-
-
-def _procedure_argument(name: str) -> int | None:
-    """Which positional argument (0-based) of an RDS/Aurora procedure is a credential.
-
-    AWS documentation, "RDS for MySQL stored procedure reference" and the Aurora one, pages for each procedure:
-    - `mysql.rds_set_external_master(host_name, host_port, replication_user_name, replication_user_password,
-      mysql_binary_log_file_name, mysql_binary_log_file_location, ssl_encryption)`, and the same first four
-      arguments for `rds_set_external_source` (8.4), `rds_set_external_master_with_delay(…, delay)`,
-      `rds_set_external_source_with_delay`, `rds_set_external_master_with_auto_position(host_name, host_port,
-      replication_user_name, replication_user_password, ssl_encryption, delay)`,
-      `rds_set_external_source_with_auto_position`, MariaDB's `rds_set_external_master_gtid(host_name, host_port,
-      replication_user_name, replication_user_password, gtid, ssl_encryption)` and the multi-source
-      `rds_set_external_source[_with_auto_position|_with_delay]_for_channel(…, channel_name)`: the prefix covers
-      them and any later variant;
-    - `mysql.rds_group_replication_create_user(replication_user_password)` (active-active clusters) and
-      `mysql.rds_group_replication_set_recovery_channel(replication_user_password)`;
-    - `mysql.rds_import_binlog_ssl_material(ssl_material)`: a JSON document holding the client's private key.
-    """
-    if name.startswith(("rds_set_external_master", "rds_set_external_source")):
-        return 3
-    if name in {
-        "rds_group_replication_create_user",
-        "rds_group_replication_set_recovery_channel",
-        "rds_import_binlog_ssl_material",
-    }:
-        return 0
-    return None
 
 
 def secret_spans(sql: str, *, backslash_escapes: bool = True, depth: int = 0) -> list[Span]:
@@ -84,8 +59,12 @@ class _Scan:
     def punct(self, i: int, char: str) -> bool:
         return i < self.n and self.toks[i].kind == PUNCT and self.toks[i].text == char
 
-    def literal_end(self, i: int) -> int:
-        """Index after the literal starting at token i, or i when there is none."""
+    def literal_end(self, i: int, *, numbers: bool = True) -> int:
+        """Index after the literal starting at token i, or i when there is none.
+
+        Without `numbers` only strings count: in `PASSWORD(…)` a number is more likely an index prefix length,
+        `KEY (password(10))`, than a password.
+        """
         if i >= self.n:
             return i
         tok = self.toks[i]
@@ -94,10 +73,12 @@ class _Scan:
             introducer = tok.text[0] == "_" and (nxt.kind == STRING or nxt.text[0].isdigit())
             prefix = tok.text in ("n", "x", "b") and nxt.kind == STRING and nxt.start == tok.end
             if introducer or prefix:
-                return i + 2 if nxt.kind == WORD else self._strings_end(i + 1)
+                if nxt.kind == STRING:
+                    return self._strings_end(i + 1)
+                return i + 2 if numbers else i
         if tok.kind == STRING:
             return self._strings_end(i)
-        if tok.kind == WORD and tok.text[0].isdigit():
+        if numbers and tok.kind == WORD and tok.text[0].isdigit():
             return i + 1
         return i
 
@@ -151,7 +132,7 @@ class _Scan:
             if which is not None and arg != which:
                 i += 1
                 continue
-            end = self.literal_end(i)
+            end = self.literal_end(i, numbers=every_word)
             if end > i:
                 self.mask(i, end)
                 i = end
@@ -186,7 +167,11 @@ class _Scan:
                 continue
             if w == "identified":
                 i = self.identified(i + 1)
-            elif w in _FUNCTIONS and self.punct(i + 1, "("):
+            elif (
+                w in _FUNCTIONS
+                and self.punct(i + 1, "(")
+                and (i == 0 or self.toks[i - 1].text not in _BEFORE_TABLE_NAMES)
+            ):
                 i = self.arguments(i + 1, every_word=False)
             elif w in ("master_password", "source_password") or (w == "password" and mode in ("start", "server")):
                 i = self.assignment(i + 1)
@@ -279,7 +264,7 @@ class _Scan:
             elif not (tok.kind == PUNCT and tok.text == "."):
                 break
             i += 1
-        which = _procedure_argument(name.strip())
+        which = password_argument(name.strip())
         if which is None or not self.punct(i, "("):
             return i
         return self.arguments(i, every_word=True, which=which)
