@@ -6,7 +6,8 @@ failed to parse may have lost its shape (cut by the plugin, cut after a backslas
 escaped, not an audit line at all), so several readings are tried and everything any of them finds is masked:
 - the object from its opening quote to the first unescaped quote, or to the end of the line when there is none;
 - the object from its opening quote to the last quote of the line (the parser's reading of a cut line);
-- the whole line, unescaped, for a line that is only SQL or whose opening quote was lost.
+- the whole line, unescaped, when the ninth field is not a quoted object (a continuation line of an export, a
+  line that is not an audit line at all); read whole, a well-formed line would turn its object into one string.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ _UP_TO_QUOTE = re.compile(r"[^'\\]*(?:\\[\s\S][^'\\]*)*")
 
 def raw_secret_spans(line: str) -> list[tuple[int, int, bool]]:
     """(start, end, escaped) of each credential: inside the object, or where the literal was escaped, so is the mask."""
-    objects = _object_regions(line)
+    objects, shaped = _object_regions(line)
     found: set[tuple[int, int]] = set()
-    for start, end in [*objects, (0, len(line))]:
+    for start, end in objects if shaped else [*objects, (0, len(line))]:
         sql, starts, ends = _unescape_mapped(line, start, end)
         for backslash in (True, False):
             for s, e in secret_spans(sql, backslash_escapes=backslash):
@@ -32,22 +33,23 @@ def raw_secret_spans(line: str) -> list[tuple[int, int, bool]]:
     return [(s, e, line[s] == "\\" or any(a <= s < b for a, b in objects)) for s, e in found]
 
 
-def _object_regions(line: str) -> list[tuple[int, int]]:
-    """Candidate (start, end) of the object's content, quotes excluded."""
+def _object_regions(line: str) -> tuple[list[tuple[int, int]], bool]:
+    """Candidate (start, end) of the object's content, quotes excluded; and whether it is the ninth field."""
     parts = line.split(",", 8)
-    if len(parts) == 9 and parts[8].startswith("'"):
+    shaped = len(parts) == 9 and parts[8].startswith("'")
+    if shaped:
         body = len(line) - len(parts[8]) + 1
     else:
         first = _unescaped_quote(line, 0)
         if first < 0:
-            return []
+            return [], False
         body = first + 1
     closing = _unescaped_quote(line, body)
     regions = [(body, closing if closing >= 0 else len(line))]
     last = line.rfind("'")
     if last >= body and last != closing:
         regions.append((body, last))
-    return regions
+    return regions, shaped
 
 
 def _unescaped_quote(line: str, pos: int) -> int:
