@@ -15,6 +15,7 @@ from handler.transforms.sql_secrets.raw_line import raw_secret_spans
 
 MASK = "'***'"
 ESCAPED_MASK = "\\'***\\'"
+_RAW_PASSES = 8
 
 
 def might_hold_secrets(text: str) -> bool:
@@ -38,8 +39,15 @@ def mask_raw_line(line: str) -> str:
     """
     if not might_hold_secrets(line):
         return line
-    spans = raw_secret_spans(line)
-    return _replace(line, ((s, e, ESCAPED_MASK if escaped else MASK) for s, e, escaped in spans)) if spans else line
+    # On a broken line a mask can change which quote closes the object, and with it what the next reading finds:
+    # masking again until nothing changes keeps the function idempotent. Parse failures only, so cost is no issue.
+    for _ in range(_RAW_PASSES):
+        spans = raw_secret_spans(line)
+        masked = _replace(line, ((s, e, ESCAPED_MASK if escaped else MASK) for s, e, escaped in spans))
+        if masked == line:
+            break
+        line = masked
+    return line
 
 
 def _replace(text: str, spans: Iterable[tuple[int, int, str]]) -> str:

@@ -88,9 +88,15 @@ class _Scan:
             i += 1
         return i
 
-    def mask(self, first: int, end: int) -> None:
-        """Tokens first..end-1 are a secret; a literal left open by truncation runs to the end of the text."""
+    def mask(self, first: int, end: int) -> int:
+        """Tokens first..end-1 are a secret; returns the index after what was masked.
+
+        Strings right after it go too: '***' 'x' would read as one literal next time, and masking must be
+        idempotent. A literal left open by truncation already runs to the end of the text.
+        """
+        end = self._strings_end(end)
         self.spans.append((self.toks[first].start, self.toks[end - 1].end))
+        return end
 
     def value(self, i: int, *, bare: bool) -> int:
         """Mask the secret at token i; returns the index after it."""
@@ -98,13 +104,11 @@ class _Scan:
             return self.arguments(i + 1, every_word=False)
         end = self.literal_end(i)
         if end > i:
-            self.mask(i, end)
-            return end
+            return self.mask(i, end)
         if bare and self.depth == 0 and i < self.n:
             tok = self.toks[i]
             if tok.kind == BACKTICK or (tok.kind == WORD and tok.text not in _NOT_SECRETS):
-                self.mask(i, i + 1)
-                return i + 1
+                return self.mask(i, i + 1)
         return i
 
     def arguments(self, open_paren: int, *, every_word: bool, which: int | None = None) -> int:
@@ -134,12 +138,11 @@ class _Scan:
                 continue
             end = self.literal_end(i, numbers=every_word)
             if end > i:
-                self.mask(i, end)
-                i = end
-                continue
-            if every_word and tok.kind in (WORD, BACKTICK) and not self.punct(i + 1, "("):
-                self.mask(i, i + 1)
-            i += 1
+                i = self.mask(i, end)
+            elif every_word and tok.kind in (WORD, BACKTICK) and not self.punct(i + 1, "("):
+                i = self.mask(i, i + 1)
+            else:
+                i += 1
         return i
 
     def at_statement_start(self, i: int) -> bool:
@@ -249,8 +252,8 @@ class _Scan:
             i += 1
         end = self.literal_end(i)
         if end > i and "@" in self.sql[self.toks[i].start : self.toks[end - 1].end]:
-            self.mask(i, end)
-        return max(end, i)
+            return self.mask(i, end)
+        return end
 
     def call(self, i: int) -> int:
         """CALL [schema.]procedure(…): any case, quoted or not, spaced or not."""

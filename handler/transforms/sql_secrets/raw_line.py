@@ -30,7 +30,9 @@ def raw_secret_spans(line: str) -> list[tuple[int, int, bool]]:
         for backslash in (True, False):
             for s, e in secret_spans(sql, backslash_escapes=backslash):
                 found.add((starts[s], ends[e - 1]))
-    return [(s, e, line[s] == "\\" or any(a <= s < b for a, b in objects)) for s, e in found]
+    # Only a ninth-field object is sure to be the plugin's escaped text; elsewhere a quote is escaped where it was.
+    inside = objects if shaped else []
+    return [(s, e, line[s] == "\\" or any(a <= s < b for a, b in inside)) for s, e in found]
 
 
 def _object_regions(line: str) -> tuple[list[tuple[int, int]], bool]:
