@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from handler.model import Context
+from handler.transforms.audit_line import ParseFailure, parse_line
+from handler.transforms.document import failure_document
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 from tests.events.generate import plugin_escape
 
@@ -334,3 +337,22 @@ def test_table_covers_every_family() -> None:
     ]  # fmt: skip
     assert [f for f in families if f not in text] == []
     assert len(MASKED) >= 60
+
+
+def test_failure_document_masks_the_line_and_the_excerpt_its_reason_quotes() -> None:
+    # cut inside the REPLACE literal right after a comma: the parser reads the rest of the secret as a return code
+    head = "1603440571474649,db-1,admin,1.34.6.81,30,1,QUERY,db,'ALTER USER u IDENTIFIED BY "
+    line = head + "\\'n\\' REPLACE \\',s3cr3t"
+    rec = parse_line(line)
+    assert rec == ParseFailure("return code is not an integer: 's3cr3t'")
+    assert failure_document(line, rec.reason, "2020-10-23T08:09:31.474Z", Context()) == {
+        "@timestamp": "2020-10-23T08:09:31.474Z",
+        "message": head + "\\'***\\' REPLACE \\'***\\'",
+        "tags": ["parse_failure"],
+        "parse_error": "return code is not an integer: '***'",
+    }
+    unmasked = failure_document(line, rec.reason, "2020-10-23T08:09:31.474Z", Context(), mask=False)
+    assert (unmasked["message"], unmasked["parse_error"]) == (line, rec.reason)
+    harmless = "1603440571474649,db-1,admin,1.34.6.81,30,1,QUERY,db,'SELECT 1',x"
+    reason = "return code is not an integer: 'x'"
+    assert failure_document(harmless, reason, "t", Context())["parse_error"] == reason
