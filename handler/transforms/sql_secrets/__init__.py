@@ -19,9 +19,14 @@ _RAW_PASSES = 8
 
 
 def might_hold_secrets(text: str) -> bool:
-    """False for nearly every statement, at the cost of one lower() and a few substring searches in C."""
-    lowered = text.lower()
-    return "password" in lowered or "identified" in lowered or "rds_" in lowered or "://" in text
+    """False for nearly every statement, at the cost of one lower() and a few substring searches in C.
+
+    The keywords are ASCII, so dropping every other character never splits one (it may join two harmless words,
+    which costs a tokenization, not a miss); lowering and searching bytes is several times cheaper than text that
+    holds any non-ASCII character. `mysql://` is a FEDERATED table's URL, the only scheme FEDERATED takes.
+    """
+    lowered = text.encode("ascii", "ignore").lower()
+    return b"password" in lowered or b"identified" in lowered or b"rds_" in lowered or b"mysql://" in lowered
 
 
 def mask_sql(sql: str) -> str:
