@@ -7,7 +7,7 @@ import pytest
 from handler.model import Context
 from handler.transforms.audit_line import AuditRecord, ParseFailure, parse_line
 from handler.transforms.document import audit_document, failure_document
-from handler.transforms.sql_secrets import mask_raw_line, mask_sql
+from handler.transforms.sql_secrets import mask_raw_line, mask_sql, might_hold_secrets
 from tests.events.generate import plugin_escape
 
 M = "'***'"
@@ -234,6 +234,7 @@ MASKED = [
     # dynamic SQL: a literal that is itself a credential statement
     ("PREPARE s FROM 'CREATE USER u IDENTIFIED BY ''x'''", f"PREPARE s FROM {M}"),
     ("SET @s = 'ALTER USER u IDENTIFIED BY \\'x\\''", f"SET @s = {M}"),
+    ("PREPARE s FROM 'SET\\nPASSWORD = ''x'''", f"PREPARE s FROM {M}"),
 ]
 
 UNCHANGED = [
@@ -260,6 +261,30 @@ UNCHANGED = [
     "DROP USER 'u'@'%'",
     "",
 ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SELECT password_hash, user_password, password_hint FROM users", False),
+        ("UPDATE naïve_tbl SET Zoë = 'x' WHERE id = 1", False),
+        ("SELECT pAsSwOrD('x')", True),
+        ("SELECT t.password FROM t", True),  # a column named like the keyword is read, and left alone
+        ("SELECT `auth_user`.`id`, `auth_user`.`password` FROM `auth_user` WHERE `id` = 1", False),
+        ("INSERT INTO users (name, password) VALUES ('bob', 'x')", False),
+        ("SELECT id, password , email FROM users ORDER BY password", False),
+        ("UPDATE users SET password = 'x' WHERE id = 1", True),
+        ("SET PASSWORD FOR u@h = 'x'", True),
+        ("CREATE SERVER s OPTIONS (PASSWORD _utf8mb4'x')", True),
+        ("CHANGE MASTER TO Master_Password='x'", True),
+        ("1,s,u,h,1,2,QUERY,db,'SET\\npassword = \\'x\\'',0", True),  # the plugin's \n right before it
+        ("CALL mysql.RDS_SET_EXTERNAL_MASTER('h', 1, 'r', 'p')", True),
+        ("CREATE TABLE f (i INT) CONNECTION='MySQL://u:p@h/d/t'", True),
+        ("SET pass日word = 'x'", True),  # non-ASCII is dropped before the search: a false alarm costs a tokenization
+    ],
+)
+def test_pre_check(text: str, expected: bool) -> None:
+    assert might_hold_secrets(text) is expected
 
 
 @pytest.mark.parametrize(("sql", "masked"), MASKED)

@@ -1,13 +1,14 @@
 """Credentials masked out of SQL: in a statement (`mask_sql`) and in a raw audit line (`mask_raw_line`). Pure.
 
 Each literal in a credential position (see `positions`) becomes `'***'`; every other character is kept as it was.
-Both functions are idempotent. The text is read twice, with backslash escapes and as under NO_BACKSLASH_ESCAPES,
-and the union of what either reading finds is masked: the session's sql_mode is not in the log, and a literal that
-ends earlier under one reading would otherwise shift every later token.
+Both functions are idempotent. Text with a backslash is read twice, with backslash escapes and as under
+NO_BACKSLASH_ESCAPES, and the union of what either reading finds is masked: the session's sql_mode is not in the
+log, and a literal that ends earlier under one reading would otherwise shift every later token.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from handler.transforms.sql_secrets.positions import Span, secret_spans
@@ -16,6 +17,8 @@ from handler.transforms.sql_secrets.raw_line import raw_secret_spans
 MASK = "'***'"
 ESCAPED_MASK = "\\'***\\'"
 _RAW_PASSES = 8
+_PASSWORD_PREFIXES = (b"old_", b"master_", b"source_", b"ed25519_")
+_NAME_FOLLOWS = re.compile(rb"\s*(?:[,);.`]|\Z)")
 
 
 def might_hold_secrets(text: str) -> bool:
@@ -26,14 +29,47 @@ def might_hold_secrets(text: str) -> bool:
     holds any non-ASCII character. `mysql://` is a FEDERATED table's URL, the only scheme FEDERATED takes.
     """
     lowered = text.encode("ascii", "ignore").lower()
-    return b"password" in lowered or b"identified" in lowered or b"rds_" in lowered or b"mysql://" in lowered
+    if b"identified" in lowered or b"rds_" in lowered or b"mysql://" in lowered:
+        return True
+    # Apps have columns such as password_hash: only the keyword is worth tokenizing for, looked at where it is.
+    at = lowered.find(b"password")
+    while at >= 0:
+        if _is_password_keyword(lowered, at):
+            return True
+        at = lowered.find(b"password", at + 8)
+    return False
+
+
+def _is_password_keyword(lowered: bytes, at: int) -> bool:
+    """`password`, old_/master_/source_/ed25519_password as a word of its own at `at`.
+
+    A bare `password` followed by `,`, `)`, a backtick, `;`, `.` or nothing is a column or a table in every
+    statement form, as in the column lists ORMs write for each login: not worth tokenizing.
+    """
+    if _word_byte(lowered[at + 8 : at + 9]):
+        return False
+    begin = at
+    for prefix in _PASSWORD_PREFIXES:
+        if at >= len(prefix) and lowered.startswith(prefix, at - len(prefix)):
+            begin = at - len(prefix)
+            break
+    if begin == at and _NAME_FOLLOWS.match(lowered, at + 8):
+        return False
+    # in a raw line the plugin writes a newline or tab right before it as \n, \t
+    return not _word_byte(lowered[begin - 1 : begin] if begin else b"") or lowered[begin - 2 : begin - 1] == b"\\"
+
+
+def _word_byte(b: bytes) -> bool:
+    return b.isalnum() or b in (b"_", b"$")
 
 
 def mask_sql(sql: str) -> str:
     """The statement (unescaped, as in the document's `sql`) with its credentials replaced by '***'."""
     if not might_hold_secrets(sql):
         return sql
-    spans = secret_spans(sql) + secret_spans(sql, backslash_escapes=False)
+    spans = secret_spans(sql)
+    if "\\" in sql:  # without a backslash both readings are the same
+        spans += secret_spans(sql, backslash_escapes=False)
     return _replace(sql, ((s, e, MASK) for s, e in spans)) if spans else sql
 
 

@@ -35,23 +35,25 @@ def _quoted(q: str, backslash: bool) -> str:
 def _pattern(backslash: bool) -> re.Pattern[str]:
     string = _quoted("'", backslash) + "|" + _quoted('"', backslash)
     backtick = _quoted("`", False)
+    # One capturing group per kind, the most frequent first; their first characters differ, except that a
+    # comment must be tried before the punctuation that starts it.
     return re.compile(
-        r"(?P<skip>\s+"
-        r"|/\*M?![0-9]*"  # opens an executable comment: what follows is code
+        r"(\s+)"
+        r"|([\w$]+)"
+        rf"|({string})"
+        r"|(/\*M?![0-9]*"  # opens an executable comment: what follows is code
         r"|/\*[\s\S]*?(?:\*/|\Z)"
         r"|--(?=\s|\Z)[^\n]*"  # MySQL needs whitespace after `--`; `--x` is two minus signs
         r"|#[^\n]*"
         r"|\*/)"  # closes an executable comment
-        rf"|(?P<string>{string})"
-        rf"|(?P<backtick>{backtick})"
-        rf"|(?P<variable>@@?(?:[\w$.]+|{string}|{backtick})?)"
-        r"|(?P<word>[\w$]+)"
-        r"|(?P<punct>[\s\S])"
+        rf"|({backtick})"
+        rf"|(@@?(?:[\w$.]+|{string}|{backtick})?)"
+        r"|([\s\S])"
     )
 
 
 _PATTERNS = {True: _pattern(True), False: _pattern(False)}
-_KINDS = {"string": STRING, "backtick": BACKTICK, "variable": VARIABLE}
+_SPACE, _WORD, _STRING, _COMMENT, _BACKTICK, _VARIABLE, _PUNCT = range(1, 8)
 
 
 def tokens(sql: str, *, backslash_escapes: bool = True) -> list[Token]:
@@ -59,14 +61,16 @@ def tokens(sql: str, *, backslash_escapes: bool = True) -> list[Token]:
     out: list[Token] = []
     append = out.append
     for m in _PATTERNS[backslash_escapes].finditer(sql):
-        group = m.lastgroup
-        if group == "skip":
+        group = m.lastindex
+        if group in (_SPACE, _COMMENT):
             continue
         start, end = m.span()
-        if group == "word":
+        if group == _WORD:
             append(Token(WORD, start, end, m.group().lower()))
-        elif group == "punct":
+        elif group == _PUNCT:
             append(Token(PUNCT, start, end, m.group()))
+        elif group == _STRING:
+            append(Token(STRING, start, end, ""))
         else:
-            append(Token(_KINDS[group or ""], start, end, ""))
+            append(Token(BACKTICK if group == _BACKTICK else VARIABLE, start, end, ""))
     return out

@@ -290,7 +290,13 @@ def _unquote(literal: str, backslash: bool) -> str:
     quote = literal[0]
     body = literal[1:-1] if len(literal) > 1 and literal.endswith(quote) else literal[1:]
     body = body.replace(quote * 2, quote)
-    return _BACKSLASH_PAIR.sub(r"\1", body) if backslash else body
+    return _BACKSLASH_PAIR.sub(_unescape, body) if backslash else body
 
 
+# MySQL's string escapes; any other escaped character stands for itself.
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "0": "\0", "Z": "\x1a"}
 _BACKSLASH_PAIR = re.compile(r"\\([\s\S])")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return _ESCAPES.get(m.group(1), m.group(1))

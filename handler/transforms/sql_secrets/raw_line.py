@@ -27,7 +27,7 @@ def raw_secret_spans(line: str) -> list[tuple[int, int, bool]]:
     found: set[tuple[int, int]] = set()
     for start, end in objects if shaped else [*objects, (0, len(line))]:
         sql, starts, ends = _unescape_mapped(line, start, end)
-        for backslash in (True, False):
+        for backslash in (True, False) if "\\" in sql else (True,):
             for s, e in secret_spans(sql, backslash_escapes=backslash):
                 found.add((starts[s], ends[e - 1]))
     # Only a ninth-field object is sure to be the plugin's escaped text; elsewhere a quote is escaped where it was.
