@@ -9,7 +9,7 @@ The grammar followed (MySQL 5.7/8.0/8.4, MariaDB 10.x/11.x):
 - `MASTER_PASSWORD` / `SOURCE_PASSWORD [=] <secret>` (CHANGE MASTER / CHANGE REPLICATION SOURCE);
 - `PASSWORD [=] <secret>` in `START SLAVE|REPLICA|GROUP_REPLICATION` and in `CREATE|ALTER SERVER … OPTIONS (…)`;
 - the URL of a FEDERATED table, `CONNECTION [=] '…://user:password@…'`, when it holds a user;
-- the RDS/Aurora procedures that take a password as a positional argument (see `_PROCEDURES`);
+- the RDS/Aurora procedures that take a password as a positional argument (`procedures.password_argument`);
 - a string literal that is itself such a statement (dynamic SQL for PREPARE, EXECUTE IMMEDIATE, SET @sql): whole.
 
 A secret is a literal (string with its introducer, `N'…'`, `X'…'`, `B'…'`, a number or `0x…` hash, adjacent
@@ -50,8 +50,6 @@ class _Scan:
         self.backslash = backslash
         self.depth = depth
         self.spans: list[Span] = []
-
-    # -- helpers --------------------------------------------------------------------------------------------------
 
     def word(self, i: int) -> str:
         return self.toks[i].text if i < self.n and self.toks[i].kind == WORD else ""
@@ -150,8 +148,6 @@ class _Scan:
             return True
         prev = self.toks[i - 1]
         return prev.text in _STATEMENT_STARTERS and prev.kind in (WORD, PUNCT)
-
-    # -- the grammar ----------------------------------------------------------------------------------------------
 
     def run(self) -> list[Span]:
         mode = ""  # "start", "server" or "table" while inside such a statement
