@@ -21,7 +21,7 @@ from handler.sources.activity_streams import Decryptor, cluster_id_from_stream_a
 from handler.transforms.activity import activity_document, activity_id
 from handler.transforms.batch import create_body
 from handler.transforms.document import index_name
-from handler.transforms.redact import mask_secrets
+from handler.transforms.sql_secrets import mask_sql
 
 if TYPE_CHECKING:
     from handler.runtime import Runtime
@@ -83,7 +83,7 @@ def event_record(
     """An event without a usable time, kept so replay can try it again; its statement masked."""
     text = event.get("commandText")
     if mask and isinstance(text, str):
-        event = {**event, "commandText": mask_secrets(text)}
+        event = {**event, "commandText": mask_sql(text)}
     return {
         "kind": "activity_event",
         "reason": NO_TIME,

@@ -118,3 +118,41 @@ def test_on_failure_queue_events_replayed_and_deleted(forwarder: Forwarder, dl_b
     assert forwarder.count() == len(AURORA)
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 1
+
+
+def test_replayed_credential_statement_is_masked_and_keeps_the_id_a_backfill_gives(
+    forwarder: Forwarder, dl_bucket: str, tmp_path: Any, capsys: Any
+) -> None:
+    secret = "Hunter2-Zq9"
+    line = (
+        "1603440571474649,database-1-instance-1,admin,1.34.6.81,30,973790,QUERY,mysql,"
+        f"'CREATE USER \\'app\\'@\\'%\\' IDENTIFIED BY \\'{secret}\\'',0"
+    )
+    day = f"{forwarder.prefix}-2020.10.23"
+    forwarder.client.indices.create(index=day, body={"mappings": {"properties": {"user": {"type": "long"}}}})
+    assert (
+        forwarder.invoke(encode_subscription_event([line], log_group=AURORA_GROUP, log_stream=AURORA_STREAM))[
+            "dead_lettered"
+        ]
+        == 1
+    )
+    [key] = objects(dl_bucket)
+    stored = boto3.client("s3").get_object(Bucket=dl_bucket, Key=key)["Body"].read().decode()
+    assert secret not in stored and "IDENTIFIED BY '***'" in stored
+
+    forwarder.client.indices.delete(index=day)
+    assert main(["replay"]) == 0
+    [hit] = forwarder.search({"match_all": {}})
+    assert hit["_source"]["sql"] == "CREATE USER 'app'@'%' IDENTIFIED BY '***'"
+    replayed_id = hit["_id"]
+
+    # A later backfill of the original archive (the raw line, password and all) finds the same document.
+    archive = tmp_path / "RDS" / "database-1-instance-1" / "audit" / "2020-10-23" / "audit.log"
+    archive.parent.mkdir(parents=True)
+    archive.write_text(line + "\n")
+    capsys.readouterr()
+    assert (
+        main(["backfill", str(archive), "--index-prefix", forwarder.prefix, "--checkpoint", str(tmp_path / "c")]) == 0
+    )
+    assert "indexed: 0  already present: 1" in capsys.readouterr().out
+    assert [h["_id"] for h in forwarder.search({"match_all": {}})] == [replayed_id]
