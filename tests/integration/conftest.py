@@ -98,7 +98,7 @@ class Forwarder:
     def dead_letters(self, kind: str) -> list[dict[str, Any]]:
         records = []
         for path in sorted(self.dead_letter_dir.glob(f"{kind}/*/*.ndjson")):
-            records.extend(json.loads(line) for line in path.read_text().splitlines())
+            records.extend(json.loads(line) for line in path.read_text().split("\n") if line)
         return records
 
 

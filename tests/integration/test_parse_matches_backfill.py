@@ -22,7 +22,8 @@ AUDIT_FILES = sorted(p for p in EVENTS.rglob("*") if p.is_file() and p.suffix no
 def parsed(path: Path, prefix: str, capsys: Any, *flags: str) -> dict[tuple[str, str], Any]:
     capsys.readouterr()
     assert main(["parse", str(path), "--index-prefix", prefix, *flags]) == 0
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # NDJSON is split on "\n" only: str.splitlines would also cut at U+2028 or NEL inside a string
+    records = [json.loads(line) for line in capsys.readouterr().out.split("\n") if line]
     return {(r["index"], r["id"]): r["doc"] for r in records}
 
 
