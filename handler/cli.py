@@ -76,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     e.set_defaults(func=cmd_export)
 
+    from handler.report import command as report  # owns its arguments and its command
+
+    report.add_parser(sub)
+
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code
