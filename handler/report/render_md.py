@@ -12,7 +12,8 @@ BLOCKS = " ▁▂▃▄▅▆▇█"
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+    # GitHub-flavoured tables: a pipe ends a cell unless escaped (in code spans too); a cell is one line
+    return text.replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -24,7 +25,12 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`" if text and "`" not in text else text
+    """A statement as a code span (where nothing is markup); with a backtick inside, as text with markup escaped."""
+    if not text:
+        return ""
+    if "`" not in text:
+        return f"`{text}`"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*").replace("_", "\\_")
 
 
 def sparkline(values: Sequence[int]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta  # noqa: F401 - timedelta is used by the tests too
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,8 @@ class Rec:
         ret = "" if self.retcode is None else str(self.retcode)
         if self.rds:
             tail = f"{ret},TCP/IP" if self.op.endswith("CONNECT") else f"{ret},,"
-            return f"{self.at:%Y%m%d %H:%M:%S},ip-10-1-0-50,{self.user},{self.client},7,11,{self.op},{self.db},{obj},{tail}"
+            head = f"{self.at:%Y%m%d %H:%M:%S},ip-10-1-0-50"
+            return f"{head},{self.user},{self.client},7,11,{self.op},{self.db},{obj},{tail}"
         us = int(self.at.timestamp()) * 1_000_000 + self.at.microsecond
         return f"{us},{self.instance},{self.user},{self.client},7,11,{self.op},{self.db},{obj},{ret}"
 
@@ -100,25 +101,81 @@ def records(seed: int = 18) -> list[Rec]:
         sql = rng.choice(["SELECT * FROM orders WHERE id = 1", "UPDATE t SET a = 1"]) if op == "QUERY" else ""
         sql = rng.choice(["orders", "customers"]) if op in ("READ", "WRITE") else sql
         retcode = None if op in ("READ", "WRITE") else 0
-        recs.append(Rec(_at(rng, start, end, inst == "legacy-mysql"), rng.choice(["app", "report", "etl"]),
-                        rng.choice(APP_CLIENTS), op, "shop", sql, retcode, inst))
+        recs.append(
+            Rec(
+                _at(rng, start, end, inst == "legacy-mysql"),
+                rng.choice(["app", "report", "etl"]),
+                rng.choice(APP_CLIENTS),
+                op,
+                "shop",
+                sql,
+                retcode,
+                inst,
+            )
+        )
     for n in range(300):  # privileged accounts' own work; root only on the RDS instance
         user = "root" if n % 3 == 0 else "admin"
         inst = "legacy-mysql" if user == "root" else _instance(rng)
         op = rng.choice(["CONNECT", "QUERY", "DISCONNECT"])
-        recs.append(Rec(_at(rng, SINCE, UNTIL, inst == "legacy-mysql"), user, "10.0.1.1", op, "", "SELECT 1" if op == "QUERY" else "", 0, inst))
+        recs.append(
+            Rec(
+                _at(rng, SINCE, UNTIL, inst == "legacy-mysql"),
+                user,
+                "10.0.1.1",
+                op,
+                "",
+                "SELECT 1" if op == "QUERY" else "",
+                0,
+                inst,
+            )
+        )
     for i in range(37):  # account and privilege changes (37 > a page of 7): admin, dba_jane, and one refused
         user = "dba_jane" if i % 4 == 3 else "admin"
         sql = ACCOUNT_SQL[i % len(ACCOUNT_SQL)].format(i=i)
-        recs.append(Rec(_at(rng, SINCE, UNTIL, False), user, rng.choice(NEW_CLIENTS[:2]), "QUERY", "", sql, 0, "prod-aurora-instance-1"))
-    recs.append(Rec(SINCE + timedelta(days=40, hours=3), "app", "10.0.1.2", "QUERY", "shop", "GRANT ALL ON *.* TO 'app'@'%'", 1227, "prod-aurora-instance-2"))
+        recs.append(
+            Rec(
+                _at(rng, SINCE, UNTIL, False),
+                user,
+                rng.choice(NEW_CLIENTS[:2]),
+                "QUERY",
+                "",
+                sql,
+                0,
+                "prod-aurora-instance-1",
+            )
+        )
+    recs.append(
+        Rec(
+            SINCE + timedelta(days=40, hours=3),
+            "app",
+            "10.0.1.2",
+            "QUERY",
+            "shop",
+            "GRANT ALL ON *.* TO 'app'@'%'",
+            1227,
+            "prod-aurora-instance-2",
+        )
+    )
     for i in range(23):  # schema changes: statements and the plugin's table events
         inst = _instance(rng)
         at = _at(rng, SINCE, UNTIL, inst == "legacy-mysql")
         if i % 6 == 5:
-            recs.append(Rec(at, "etl", "10.0.1.3", rng.choice(["CREATE", "DROP", "ALTER"]), "shop", f"tbl_{i}", None, inst))
+            recs.append(
+                Rec(at, "etl", "10.0.1.3", rng.choice(["CREATE", "DROP", "ALTER"]), "shop", f"tbl_{i}", None, inst)
+            )
         else:
-            recs.append(Rec(at, rng.choice(["etl", "admin"]), "10.0.1.3", "QUERY", "shop", DDL_SQL[i % len(DDL_SQL)].format(i=i), 0, inst))
+            recs.append(
+                Rec(
+                    at,
+                    rng.choice(["etl", "admin"]),
+                    "10.0.1.3",
+                    "QUERY",
+                    "shop",
+                    DDL_SQL[i % len(DDL_SQL)].format(i=i),
+                    0,
+                    inst,
+                )
+            )
     for i in range(60):  # scattered failed logins: 25 users, 12 clients, at least a day and a half apart
         at = SINCE + timedelta(hours=36 * i, minutes=rng.randrange(600))
         client = f"172.16.0.{i % 12 + 1}" if i % 5 else APP_CLIENTS[i % 8]
@@ -126,7 +183,18 @@ def records(seed: int = 18) -> list[Rec]:
     recs += _bursts()
     recs += _edges()
     for i, client in enumerate(NEW_CLIENTS[2:]):  # new clients that only connect
-        recs.append(Rec(SINCE + timedelta(days=10 * i + 5, hours=22), "report", client, "CONNECT", "", "", 0, "prod-aurora-instance-2"))
+        recs.append(
+            Rec(
+                SINCE + timedelta(days=10 * i + 5, hours=22),
+                "report",
+                client,
+                "CONNECT",
+                "",
+                "",
+                0,
+                "prod-aurora-instance-2",
+            )
+        )
     return recs
 
 
@@ -147,7 +215,18 @@ def _bursts() -> list[Rec]:
     out = []
     for client, first, gap, n in BURSTS + NEAR_MISSES:
         for k in range(n):
-            out.append(Rec(first + timedelta(seconds=gap * k), ["root", "admin", "test"][k % 3], client, "FAILED_CONNECT", "", "", 1045, "prod-aurora-instance-1"))
+            out.append(
+                Rec(
+                    first + timedelta(seconds=gap * k),
+                    ["root", "admin", "test"][k % 3],
+                    client,
+                    "FAILED_CONNECT",
+                    "",
+                    "",
+                    1045,
+                    "prod-aurora-instance-1",
+                )
+            )
     return out
 
 
@@ -159,7 +238,14 @@ def _edges() -> list[Rec]:
         Rec(PREVIOUS + timedelta(days=3), "app", "10.0.7.7", "CONNECT"),  # so 10.0.7.7 is not new
         Rec(datetime(2025, 1, 1, tzinfo=UTC), "app", "10.0.9.1", "CONNECT"),  # before both periods: 10.0.9.1 stays new
         Rec(SINCE + timedelta(days=50), "", "", "DISCONNECT", retcode=0, instance="legacy-mysql"),  # no user, no client
-        Rec(SINCE + timedelta(days=51, hours=1), "", "", "", raw="this line is not an audit record", instance="legacy-mysql"),
+        Rec(
+            SINCE + timedelta(days=51, hours=1),
+            "",
+            "",
+            "",
+            raw="this line is not an audit record",
+            instance="legacy-mysql",
+        ),
     ]
 
 
@@ -186,8 +272,23 @@ def answers(recs: list[Rec]) -> dict[str, Any]:
     now = [r for r in recs if SINCE <= r.at < UNTIL]
     before = [r for r in recs if PREVIOUS <= r.at < SINCE]
     failed = [r for r in now if r.op == "FAILED_CONNECT"]
-    account = [r for r in now if r.op == "QUERY" and r.sql.lower().startswith(("create user", "grant", "revoke", "set password", "alter user", "drop user", "rename user"))]
-    schema = [r for r in now if r.op in ("CREATE", "DROP", "ALTER") or (r.op == "QUERY" and r.sql.lower().startswith(("create table", "alter table", "drop table", "truncate", "rename table")))]
+    account = [
+        r
+        for r in now
+        if r.op == "QUERY"
+        and r.sql.lower().startswith(
+            ("create user", "grant", "revoke", "set password", "alter user", "drop user", "rename user")
+        )
+    ]
+    schema = [
+        r
+        for r in now
+        if r.op in ("CREATE", "DROP", "ALTER")
+        or (
+            r.op == "QUERY"
+            and r.sql.lower().startswith(("create table", "alter table", "drop table", "truncate", "rename table"))
+        )
+    ]
     privileged = {"admin", "root", "rdsadmin"} | {r.user for r in account}
     clients_now = {r.client for r in now if r.client}
     return {
@@ -230,8 +331,10 @@ def main() -> None:
     for event in events(recs):
         with contextlib.redirect_stdout(io.StringIO()):
             app.lambda_handler(event, None)
-    print(f"{len(recs)} lines indexed into {args.index_prefix}-* "
-          f"({q_since()} to {UNTIL:%Y-%m-%d}, the quarter before for new clients)")
+    print(
+        f"{len(recs)} lines indexed into {args.index_prefix}-* "
+        f"({q_since()} to {UNTIL:%Y-%m-%d}, the quarter before for new clients)"
+    )
 
 
 def q_since() -> str:

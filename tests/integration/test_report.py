@@ -16,7 +16,7 @@ from handler import app
 from handler.report.build import make_report
 from handler.report.model import ReportOptions
 from handler.report.period import BusinessHours, Period, iso, outside_intervals, parse_days
-from handler.report.queries import Scope, all_of, between, saved_search, term
+from handler.report.queries import Scope, between, saved_search, term
 from tests.events import report_quarter as q
 from tests.integration.conftest import FakeContext, Forwarder
 from tests.integration.nodes import extra_node
@@ -64,7 +64,9 @@ def check_exact(client: Any, prefix: str, report: dict[str, Any], known: dict[st
     d, count = report["data"], Counts(client, prefix)
     c = d["coverage"]
     assert c["documents"] == count() == known["documents"]
-    assert {i["index"]: i["documents"] for i in c["indices"]} == {f"{prefix}-{k}": v for k, v in known["indices"].items()}
+    assert {i["index"]: i["documents"] for i in c["indices"]} == {
+        f"{prefix}-{k}": v for k, v in known["indices"].items()
+    }
     for i in c["indices"]:
         assert i["documents"] == count(index=i["index"])
     assert {s["instance"]: s["documents"] for s in c["sources"]} == dict(known["sources"])
@@ -106,7 +108,10 @@ def check_exact(client: Any, prefix: str, report: dict[str, Any], known: dict[st
             assert cl["events"] == count(who, term("client", cl["client"]))
 
     o = d["outside_business_hours"]
-    ranges = [{"range": {"@timestamp": {"gte": iso(a), "lt": iso(b)}}} for a, b in outside_intervals(OPTIONS.period, OPTIONS.hours)]
+    ranges = [
+        {"range": {"@timestamp": {"gte": iso(a), "lt": iso(b)}}}
+        for a, b in outside_intervals(OPTIONS.period, OPTIONS.hours)
+    ]
     off = {"bool": {"should": ranges, "minimum_should_match": 1}}
     assert o["events"] == count(off) == known["outside"]
     assert {u["user"]: u["events"] for u in o["by_user"]} == dict(known["outside_by_user"])
@@ -148,7 +153,9 @@ def test_quarter_exact_on_the_default_node(forwarder: Forwarder, quarter: Any) -
     _same_data(report, one_page)
 
 
-def test_quarter_exact_on_opensearch_1_3(opensearch_url: str, quarter: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quarter_exact_on_opensearch_1_3(
+    opensearch_url: str, quarter: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from opensearchpy import OpenSearch
 
     events, known = quarter
@@ -171,5 +178,9 @@ def test_quarter_exact_on_opensearch_1_3(opensearch_url: str, quarter: Any, tmp_
         assert coverage["engine"] == "OpenSearch 1.3.20"
         assert coverage["paging"]["method"] == "search_after"
         assert "OpenSearch 1.3.20 has no point in time" in coverage["paging"]["detail"]
-        assert coverage["consistency"] == {"documents_at_start": known["documents"], "documents_at_end": known["documents"], "unchanged": True}
+        assert coverage["consistency"] == {
+            "documents_at_start": known["documents"],
+            "documents_at_end": known["documents"],
+            "unchanged": True,
+        }
         assert check_exact(client, prefix, report, known) > 150
