@@ -45,7 +45,7 @@ def failed_logins(f: dict[str, Any], top: int) -> str:
             numeric=[1],
         )
     )
-    parts.append(f"</div></div><h3>Bursts</h3><p>Rule: {e(f['bursts']['rule'])}.</p>")
+    parts.append(f"</div></div><h3 id='bursts'>Bursts</h3><p>Rule: {e(f['bursts']['rule'])}.</p>")
     parts.append(
         table(
             ["client", "first (UTC)", "last (UTC)", "failures", "users tried", "instances"],

@@ -23,6 +23,7 @@ table.facts td { overflow-wrap: anywhere; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; min-width: 150px;
   background: var(--soft); }
 .card b { display: block; font-size: 22px; }
+a.card { color: inherit; text-decoration: none; }
 .flag { color: var(--warn); font-weight: 600; }
 .warn { color: var(--warn); font-weight: 600; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
@@ -36,6 +37,10 @@ svg.chart .axis { stroke: var(--ink); stroke-width: 1; }
 svg.chart .grid { stroke: var(--line); stroke-width: 1; }
 svg.chart text { font-size: 11px; fill: var(--ink); }
 svg.chart .tick, svg.chart .value { fill: var(--muted); }
+ul.indices { columns: 4 210px; list-style: none; padding: 0; margin: 4px 0 12px; font-size: 12px; }
+ul.indices li { display: flex; justify-content: space-between; gap: 8px; padding: 1px 6px;
+  border-bottom: 1px solid var(--line); break-inside: avoid; }
+ul.indices b { font-weight: 600; font-variant-numeric: tabular-nums; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 12px; word-break: break-all; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
 @media (max-width: 800px) { .charts { grid-template-columns: 1fr; } }

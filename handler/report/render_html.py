@@ -52,30 +52,36 @@ def _coverage(c: dict[str, Any], sha: str) -> str:
         )
         + "</tbody></table>"
     )
-    indices = table(["index", "documents"], ([txt(i["index"]), num(i["documents"])] for i in c["indices"]), numeric=[1])
+    # one line per daily index would run to ~90 rows a quarter: a list flowing in columns keeps it to a screen
+    indices = (
+        '<ul class="indices">'
+        + "".join(f"<li><span>{e(i['index'])}</span> <b>{i['documents']:,}</b></li>" for i in c["indices"])
+        + "</ul>"
+    )
     sources = table(
         ["cluster", "instance", "documents"],
         ([txt(labels.name(s["cluster"])), txt(labels.name(s["instance"])), num(s["documents"])] for s in c["sources"]),
         numeric=[2],
     )
     return (
-        f'{facts_html}<div class="charts"><div><h3>Documents per index</h3>{indices}</div>'
-        f"<div><h3>Clusters and instances</h3>{sources}</div></div>"
+        f"{facts_html}<h3>Clusters and instances</h3>{sources}"
+        f"<h3>Documents per index ({len(c['indices']):,} indices)</h3>{indices}"
     )
 
 
 def _cards(d: dict[str, Any]) -> str:
     f = d["failed_logins"]
-    figures = [
-        ("account and privilege changes", d["account_changes"]["count"]),
-        ("schema changes", d["schema_changes"]["count"]),
-        ("failed logins", f["total"]),
-        ("failed-login bursts", len(f["bursts"]["list"])),
-        ("privileged accounts active", d["privileged_activity"]["active_users"]),
-        ("events outside business hours", d["outside_business_hours"]["events"]),
-        ("new clients", len(d["new_clients"]["new"])),
+    figures = [  # (what, how many, the section that shows them)
+        ("account and privilege changes", d["account_changes"]["count"], "account_changes"),
+        ("schema changes", d["schema_changes"]["count"], "schema_changes"),
+        ("failed logins", f["total"], "failed_logins"),
+        ("failed-login bursts", len(f["bursts"]["list"]), "bursts"),
+        ("privileged accounts active", d["privileged_activity"]["active_users"], "privileged_activity"),
+        ("events outside business hours", d["outside_business_hours"]["events"], "outside_business_hours"),
+        ("new clients", len(d["new_clients"]["new"]), "new_clients"),
     ]
-    return '<div class="cards">' + "".join(f'<div class="card"><b>{n:,}</b>{e(t)}</div>' for t, n in figures) + "</div>"
+    cards = "".join(f'<a class="card" href="#{a}"><b>{n:,}</b>{e(t)}</a>' for t, n, a in figures)
+    return f'<nav class="cards">{cards}</nav>'
 
 
 def _changes(section: dict[str, Any], with_db: bool) -> str:
@@ -120,27 +126,31 @@ def _definitions(c: dict[str, Any]) -> str:
     )
 
 
+def _h2(anchor: str, title: str) -> str:
+    return f'<h2 id="{anchor}">{e(title)}</h2>'
+
+
 def render_html(report: dict[str, Any], top: int = 25) -> str:
     d, sha = report["data"], report["sha256"]
     c = d["coverage"]
     t = labels.TITLES
     body = [
-        "<h2>Coverage</h2>",
-        _coverage(c, sha),
         _cards(d),
-        f"<h2>{t['account_changes']}</h2>",
+        _h2("coverage", "Coverage"),
+        _coverage(c, sha),
+        _h2("account_changes", t["account_changes"]),
         _changes(d["account_changes"], with_db=False),
-        f"<h2>{t['schema_changes']}</h2>",
+        _h2("schema_changes", t["schema_changes"]),
         _changes(d["schema_changes"], with_db=True),
-        f"<h2>{t['failed_logins']}</h2>",
+        _h2("failed_logins", t["failed_logins"]),
         html_sections.failed_logins(d["failed_logins"], top),
-        f"<h2>{t['privileged_activity']}</h2>",
+        _h2("privileged_activity", t["privileged_activity"]),
         html_sections.privileged(d["privileged_activity"]),
-        f"<h2>{t['outside_business_hours']}</h2>",
+        _h2("outside_business_hours", t["outside_business_hours"]),
         html_sections.outside_hours(d["outside_business_hours"], top),
-        f"<h2>{t['new_clients']}</h2>",
+        _h2("new_clients", t["new_clients"]),
         html_sections.new_clients(d["new_clients"]),
-        "<h2>Definitions</h2>",
+        _h2("definitions", "Definitions"),
         _definitions(c),
     ]
     period = c["period"]

@@ -331,6 +331,7 @@ def main() -> None:
     for event in events(recs):
         with contextlib.redirect_stdout(io.StringIO()):
             app.lambda_handler(event, None)
+    app.get_runtime().client.indices.refresh(index=f"{args.index_prefix}-*")  # searchable before a report runs
     print(
         f"{len(recs)} lines indexed into {args.index_prefix}-* "
         f"({q_since()} to {UNTIL:%Y-%m-%d}, the quarter before for new clients)"

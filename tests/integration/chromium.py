@@ -2,7 +2,7 @@
 in NUL on file descriptors 3 and 4), so a test can look at a page as a person would without a websocket client,
 Node or a driver: console errors, requests made, what is drawn, the printed PDF and a screenshot.
 
-    python -m tests.integration.chromium report.html --screenshot out.png [--height 2200]
+    python -m tests.integration.chromium report.html --screenshot out.png [--height 2200] [--from '#failed_logins']
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class Browser:
             self.events.append(event)
 
 
-def check_page(path: Path, screenshot_height: int = 0, timeout: float = 60) -> PageCheck:
+def check_page(path: Path, screenshot_height: int = 0, timeout: float = 60, screenshot_from: str = "") -> PageCheck:
     """Load a local file, then report errors, requests, charts on screen and in print, the PDF and a screenshot."""
     out = PageCheck()
     with Browser(timeout) as b:
@@ -167,8 +167,12 @@ def check_page(path: Path, screenshot_height: int = 0, timeout: float = 60) -> P
         out.pdf = base64.b64decode(b.call("Page.printToPDF", {"printBackground": True}, session=s)["data"])
         b.call("Emulation.setEmulatedMedia", {"media": ""}, session=s)
         size = b.call("Page.getLayoutMetrics", session=s)["cssContentSize"]
-        height = min(size["height"], screenshot_height) if screenshot_height else size["height"]
-        clip = {"x": 0, "y": 0, "width": size["width"], "height": height, "scale": 1}
+        top = 0.0
+        if screenshot_from:  # the screenshot starts at this element (CSS selector)
+            top = float(evaluate(f"document.querySelector({json.dumps(screenshot_from)}).getBoundingClientRect().top"))
+        height = size["height"] - top
+        height = min(height, screenshot_height) if screenshot_height else height
+        clip = {"x": 0, "y": top, "width": size["width"], "height": height, "scale": 1}
         shot = b.call(
             "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}, session=s
         )
@@ -196,8 +200,9 @@ def main() -> None:
     parser.add_argument("html", type=Path)
     parser.add_argument("--screenshot", type=Path, required=True)
     parser.add_argument("--height", type=int, default=0, help="crop the full-page screenshot to this many pixels")
+    parser.add_argument("--from", dest="start", default="", help="start the screenshot at this CSS selector")
     args = parser.parse_args()
-    check = check_page(args.html, args.height)
+    check = check_page(args.html, args.height, screenshot_from=args.start)
     args.screenshot.write_bytes(check.png)
     drawn = sum(1 for c in check.charts if c["drawn"] == c["declared"] > 0)
     print(f"{len(check.errors)} errors, {drawn}/{len(check.charts)} charts drawn, {check.pdf_pages} PDF pages")
