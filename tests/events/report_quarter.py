@@ -78,6 +78,9 @@ ACCOUNT_SQL = [
     "ALTER USER 'svc_{i}'@'%' IDENTIFIED BY '" + SECRET + "'",
     "RENAME USER 'svc_{i}'@'%' TO 'svc_{i}_old'@'%'",
     "DROP USER 'svc_{i}_old'@'%'",
+    "CREATE ROLE 'readers_{i}'",
+    "SET DEFAULT ROLE 'readers_{i}' TO 'svc_{i}'@'%'",
+    "drop role 'readers_{i}'",
 ]
 DDL_SQL = [
     "CREATE TABLE t_{i} (id int primary key)",
@@ -268,27 +271,19 @@ def outside(at: datetime) -> bool:
     return not (local.weekday() < 5 and HOURS[0] <= local.hour < HOURS[1])
 
 
+ACCOUNT_VERBS = (
+    "create user", "grant", "revoke", "set password", "alter user", "drop user", "rename user",
+    "create role", "drop role", "set default role",
+)  # fmt: skip
+DDL_VERBS = ("create table", "alter table", "drop table", "truncate", "rename table")
+
+
 def answers(recs: list[Rec]) -> dict[str, Any]:
     now = [r for r in recs if SINCE <= r.at < UNTIL]
     before = [r for r in recs if PREVIOUS <= r.at < SINCE]
     failed = [r for r in now if r.op == "FAILED_CONNECT"]
-    account = [
-        r
-        for r in now
-        if r.op == "QUERY"
-        and r.sql.lower().startswith(
-            ("create user", "grant", "revoke", "set password", "alter user", "drop user", "rename user")
-        )
-    ]
-    schema = [
-        r
-        for r in now
-        if r.op in ("CREATE", "DROP", "ALTER")
-        or (
-            r.op == "QUERY"
-            and r.sql.lower().startswith(("create table", "alter table", "drop table", "truncate", "rename table"))
-        )
-    ]
+    account = [r for r in now if r.op == "QUERY" and r.sql.lower().startswith(ACCOUNT_VERBS)]
+    schema = [r for r in now if r.op in ("CREATE", "DROP", "ALTER") or r.sql.lower().startswith(DDL_VERBS)]
     privileged = {"admin", "root", "rdsadmin"} | {r.user for r in account}
     clients_now = {r.client for r in now if r.client}
     return {
