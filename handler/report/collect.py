@@ -31,8 +31,8 @@ def _span(bucket: dict[str, Any]) -> tuple[str, str]:
 
 
 def collect(client: Any, pattern: str, options: ReportOptions) -> Raw:
-    existing = client.indices.get(index=pattern, allow_no_indices=True, ignore_unavailable=True)
-    if not existing:
+    # _resolve/index rather than GET <pattern>: rdsaudit_reader may resolve and read, not get index settings.
+    if not client.transport.perform_request("GET", f"/_resolve/index/{pattern}").get("indices"):
         raise NoIndices(f"no index matches {pattern}")
     scope = Scope(options.period, options.clusters)
     raw = Raw()

@@ -9,7 +9,6 @@ and the report says so, and checks that the period's document count did not chan
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,7 @@ class Engine:
 
     @property
     def name(self) -> str:
-        label = {"opensearch": "OpenSearch", "elasticsearch": "Elasticsearch"}.get(self.distribution, "unknown")
+        label = {"opensearch": "OpenSearch", "elasticsearch": "Elasticsearch"}.get(self.distribution, self.distribution)
         return f"{label} {'.'.join(map(str, self.version))}".strip()
 
     def pit_api(self) -> str | None:
@@ -70,18 +69,22 @@ class Reader:
     def __enter__(self) -> Reader:
         from opensearchpy.exceptions import TransportError
 
-        # Serverless, for one, has no root document: the report then reads without a point in time.
-        with contextlib.suppress(TransportError):
+        try:
             self.engine = parse_engine(self.client.transport.perform_request("GET", "/"))
-        api = self.engine.pit_api()
+        except TransportError as e:  # rdsaudit_reader may not read the root document; Serverless has none
+            self.engine = Engine(f"unknown (GET / answered {e.status_code})", ())
         why = f"{self.engine.name} has no point in time"
-        if api:
+        known = self.engine.distribution in ("opensearch", "elasticsearch")
+        # An engine that would not say what it is gets both point-in-time APIs tried, OpenSearch's first.
+        candidates = [self.engine.pit_api()] if known else ["opensearch", "elasticsearch"]
+        for api in filter(None, candidates):
             try:
                 self._pit = (api, self._open_pit(api))
+                break
             except TransportError as e:
                 why = f"opening a point in time failed ({e.status_code} {str(e.error)[:120]})"
         if self._pit:
-            endpoint = "/_search/point_in_time" if api == "opensearch" else "/_pit"
+            endpoint = "/_search/point_in_time" if self._pit[0] == "opensearch" else "/_pit"
             self.paging = Paging(
                 "point_in_time",
                 f"one point in time ({endpoint}) for every request: all sections read the same snapshot; "
