@@ -8,18 +8,21 @@ import contextlib
 import dataclasses
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from handler import app
-from handler.report.build import make_report
+from handler.report.build import make_report, render
 from handler.report.model import ReportOptions
 from handler.report.period import BusinessHours, Period, iso, outside_intervals, parse_days
 from handler.report.queries import Scope, between, saved_search, term
 from tests.events import report_quarter as q
+from tests.integration import chromium
 from tests.integration.conftest import FakeContext, Forwarder
 from tests.integration.nodes import extra_node
+from tests.integration.test_report_browser import CHARTS, OUTPUT, assert_looks_right
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +143,7 @@ def _same_data(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert json.dumps(a["data"], sort_keys=True) == json.dumps(b["data"], sort_keys=True)
 
 
-def test_quarter_exact_on_the_default_node(forwarder: Forwarder, quarter: Any) -> None:
+def test_quarter_exact_on_the_default_node(forwarder: Forwarder, quarter: Any, tmp_path: Path) -> None:
     events, known = quarter
     _index(events)
     forwarder.refresh()
@@ -148,6 +151,13 @@ def test_quarter_exact_on_the_default_node(forwarder: Forwarder, quarter: Any) -
     assert report["data"]["coverage"]["paging"]["method"] == "point_in_time"
     assert report["data"]["coverage"]["consistency"] is None
     assert check_exact(forwarder.client, forwarder.prefix, report, known) > 150
+    if chromium.binary():  # the browser check proper (and its skip/fail rule) is test_report_browser's
+        page = tmp_path / "quarter.html"
+        page.write_text(render(report, "html"), encoding="utf-8")
+        check = chromium.check_page(page)
+        (OUTPUT / "report-quarter.png").parent.mkdir(parents=True, exist_ok=True)
+        (OUTPUT / "report-quarter.png").write_bytes(check.png)
+        assert_looks_right(check, CHARTS)
     bigger = dataclasses.replace(OPTIONS, page_size=1000)
     one_page = make_report(forwarder.client, pattern=f"{forwarder.prefix}-*", endpoint=URL, options=bigger)
     _same_data(report, one_page)
