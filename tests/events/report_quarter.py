@@ -28,6 +28,7 @@ AURORA = ("prod-aurora", "/aws/rds/cluster/prod-aurora/audit")
 RDS = ("legacy-mysql", "/aws/rds/instance/legacy-mysql/audit")
 APP_CLIENTS = [f"10.0.1.{i}" for i in range(1, 9)]
 NEW_CLIENTS = [f"10.0.9.{i}" for i in range(1, 6)]
+I2 = "prod-aurora-instance-2"
 
 
 @dataclass(frozen=True)
@@ -104,81 +105,28 @@ def records(seed: int = 18) -> list[Rec]:
         sql = rng.choice(["SELECT * FROM orders WHERE id = 1", "UPDATE t SET a = 1"]) if op == "QUERY" else ""
         sql = rng.choice(["orders", "customers"]) if op in ("READ", "WRITE") else sql
         retcode = None if op in ("READ", "WRITE") else 0
-        recs.append(
-            Rec(
-                _at(rng, start, end, inst == "legacy-mysql"),
-                rng.choice(["app", "report", "etl"]),
-                rng.choice(APP_CLIENTS),
-                op,
-                "shop",
-                sql,
-                retcode,
-                inst,
-            )
-        )
+        at, user = _at(rng, start, end, inst == "legacy-mysql"), rng.choice(["app", "report", "etl"])
+        recs.append(Rec(at, user, rng.choice(APP_CLIENTS), op, "shop", sql, retcode, inst))
     for n in range(300):  # privileged accounts' own work; root only on the RDS instance
         user = "root" if n % 3 == 0 else "admin"
         inst = "legacy-mysql" if user == "root" else _instance(rng)
         op = rng.choice(["CONNECT", "QUERY", "DISCONNECT"])
-        recs.append(
-            Rec(
-                _at(rng, SINCE, UNTIL, inst == "legacy-mysql"),
-                user,
-                "10.0.1.1",
-                op,
-                "",
-                "SELECT 1" if op == "QUERY" else "",
-                0,
-                inst,
-            )
-        )
+        at, sql = _at(rng, SINCE, UNTIL, inst == "legacy-mysql"), "SELECT 1" if op == "QUERY" else ""
+        recs.append(Rec(at, user, "10.0.1.1", op, "", sql, 0, inst))
     for i in range(37):  # account and privilege changes (37 > a page of 7): admin, dba_jane, and one refused
-        user = "dba_jane" if i % 4 == 3 else "admin"
-        sql = ACCOUNT_SQL[i % len(ACCOUNT_SQL)].format(i=i)
-        recs.append(
-            Rec(
-                _at(rng, SINCE, UNTIL, False),
-                user,
-                rng.choice(NEW_CLIENTS[:2]),
-                "QUERY",
-                "",
-                sql,
-                0,
-                "prod-aurora-instance-1",
-            )
-        )
-    recs.append(
-        Rec(
-            SINCE + timedelta(days=40, hours=3),
-            "app",
-            "10.0.1.2",
-            "QUERY",
-            "shop",
-            "GRANT ALL ON *.* TO 'app'@'%'",
-            1227,
-            "prod-aurora-instance-2",
-        )
-    )
+        user, sql = "dba_jane" if i % 4 == 3 else "admin", ACCOUNT_SQL[i % len(ACCOUNT_SQL)].format(i=i)
+        recs.append(Rec(_at(rng, SINCE, UNTIL, False), user, rng.choice(NEW_CLIENTS[:2]), "QUERY", "", sql))
+    refused = "GRANT ALL ON *.* TO 'app'@'%'"
+    recs.append(Rec(SINCE + timedelta(days=40, hours=3), "app", "10.0.1.2", "QUERY", "shop", refused, 1227, I2))
     for i in range(23):  # schema changes: statements and the plugin's table events
         inst = _instance(rng)
         at = _at(rng, SINCE, UNTIL, inst == "legacy-mysql")
         if i % 6 == 5:
-            recs.append(
-                Rec(at, "etl", "10.0.1.3", rng.choice(["CREATE", "DROP", "ALTER"]), "shop", f"tbl_{i}", None, inst)
-            )
+            op = rng.choice(["CREATE", "DROP", "ALTER"])
+            recs.append(Rec(at, "etl", "10.0.1.3", op, "shop", f"tbl_{i}", None, inst))
         else:
-            recs.append(
-                Rec(
-                    at,
-                    rng.choice(["etl", "admin"]),
-                    "10.0.1.3",
-                    "QUERY",
-                    "shop",
-                    DDL_SQL[i % len(DDL_SQL)].format(i=i),
-                    0,
-                    inst,
-                )
-            )
+            sql = DDL_SQL[i % len(DDL_SQL)].format(i=i)
+            recs.append(Rec(at, rng.choice(["etl", "admin"]), "10.0.1.3", "QUERY", "shop", sql, 0, inst))
     for i in range(60):  # scattered failed logins: 25 users, 12 clients, at least a day and a half apart
         at = SINCE + timedelta(hours=36 * i, minutes=rng.randrange(600))
         client = f"172.16.0.{i % 12 + 1}" if i % 5 else APP_CLIENTS[i % 8]
@@ -186,18 +134,7 @@ def records(seed: int = 18) -> list[Rec]:
     recs += _bursts()
     recs += _edges()
     for i, client in enumerate(NEW_CLIENTS[2:]):  # new clients that only connect
-        recs.append(
-            Rec(
-                SINCE + timedelta(days=10 * i + 5, hours=22),
-                "report",
-                client,
-                "CONNECT",
-                "",
-                "",
-                0,
-                "prod-aurora-instance-2",
-            )
-        )
+        recs.append(Rec(SINCE + timedelta(days=10 * i + 5, hours=22), "report", client, "CONNECT", instance=I2))
     return recs
 
 
@@ -305,10 +242,6 @@ def answers(recs: list[Rec]) -> dict[str, Any]:
     }
 
 
-def parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def main() -> None:
     import argparse
     import contextlib
@@ -329,12 +262,8 @@ def main() -> None:
     app.get_runtime().client.indices.refresh(index=f"{args.index_prefix}-*")  # searchable before a report runs
     print(
         f"{len(recs)} lines indexed into {args.index_prefix}-* "
-        f"({q_since()} to {UNTIL:%Y-%m-%d}, the quarter before for new clients)"
+        f"({SINCE:%Y-%m-%d} to {UNTIL:%Y-%m-%d}, the quarter before for new clients)"
     )
-
-
-def q_since() -> str:
-    return f"{SINCE:%Y-%m-%d}"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from handler import app
 from handler.report.build import make_report, render
 from handler.report.model import ReportOptions
-from handler.report.period import BusinessHours, Period, iso, outside_intervals, parse_days
+from handler.report.period import BusinessHours, Period, iso, outside_intervals, parse_days, parse_time
 from handler.report.queries import Scope, between, saved_search, term
 from tests.events import report_quarter as q
 from tests.integration import chromium
@@ -93,7 +94,7 @@ def check_exact(client: Any, prefix: str, report: dict[str, Any], known: dict[st
         assert cl["failures"] == count(failed, term("client", cl["client"]))
     assert {b["start"][:10]: b["count"] for b in f["series"]["buckets"] if b["count"]} == dict(known["failed_by_day"])
     for b in f["series"]["buckets"]:
-        day = Period(q.parse(b["start"]), q.parse(b["start"]) + q.timedelta(days=1))
+        day = Period(parse_time(b["start"]), parse_time(b["start"]) + timedelta(days=1))
         assert b["count"] == count(failed, period=day)
     assert sorted((b["client"], b["failures"]) for b in f["bursts"]["list"]) == known["bursts"]
     for b in f["bursts"]["list"]:
