@@ -57,6 +57,7 @@ bench: $(STAMP) opensearch-up
 	@$(PY) -m bench.cold_start
 	@$(PY) -m bench.memory
 	@$(PY) -m bench.backfill
+	@$(PY) -m bench.report
 
 fuzz: $(STAMP) opensearch-up
 	@$(PY) -m bench.fuzz --lines 1000000 --payloads 3000
