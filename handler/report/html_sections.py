@@ -126,32 +126,17 @@ def outside_hours(o: dict[str, Any], top: int) -> str:
     hours = [(f"{h['hour']:02d}", [h["inside"], h["outside"]]) for h in o["by_local_hour"]]
     days = [(d["day"], [d["inside"], d["outside"]]) for d in o["by_local_weekday"]]
     if any(sum(v) for _, v in hours):
-        parts.append(
-            '<div class="charts">'
-            + figure(
-                charts.columns(
-                    "outside-hours-by-hour",
-                    "Events by local hour",
-                    hours,
-                    series=("inside", "outside"),
-                    every=3,
-                    width=charts.WIDTH // 2,
-                ),
-                "Events by local hour (red: outside business hours)",
+        drawn = [
+            figure(
+                charts.columns(name, label, points, series=("inside", "outside"), every=every, width=charts.WIDTH // 2),
+                f"{label} (red: outside business hours)",
             )
-            + figure(
-                charts.columns(
-                    "outside-hours-by-day",
-                    "Events by local weekday",
-                    days,
-                    series=("inside", "outside"),
-                    every=1,
-                    width=charts.WIDTH // 2,
-                ),
-                "Events by local weekday (red: outside business hours)",
+            for name, label, points, every in (
+                ("outside-hours-by-hour", "Events by local hour", hours, 3),
+                ("outside-hours-by-day", "Events by local weekday", days, 1),
             )
-            + "</div>"
-        )
+        ]
+        parts.append(f'<div class="charts">{"".join(drawn)}</div>')
     parts.append(
         table(
             ["user", "events outside business hours"],
