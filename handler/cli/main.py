@@ -12,8 +12,9 @@ from typing import Any, NoReturn
 
 from handler.cli import backfill, export, parse, replay, setup
 from handler.explain import FAILED, INTERRUPTED, USAGE, describe
+from handler.report import command as report
 
-COMMANDS = (parse, backfill, replay, setup, export)
+COMMANDS = (parse, backfill, replay, setup, export, report)
 
 
 class _Parser(argparse.ArgumentParser):

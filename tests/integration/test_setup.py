@@ -32,6 +32,9 @@ LINES = {
     "revoke": f"{T},i1,admin,10.0.0.2,7,18,QUERY,,'revoke select on shop.* from r',0",
     "set_password": f"{T},i1,admin,10.0.0.2,7,19,QUERY,,'SET PASSWORD FOR \\'r\\'@\\'%\\' = \\'x\\'',0",
     "drop_user": f"{T},i1,admin,10.0.0.2,7,20,QUERY,,'DROP USER r',0",
+    "create_role": f"{T},i1,admin,10.0.0.2,7,23,QUERY,,'CREATE ROLE \\'auditors\\'',0",
+    "drop_role": f"{T},i1,admin,10.0.0.2,7,24,QUERY,,'drop role auditors',0",
+    "default_role": f"{T},i1,admin,10.0.0.2,7,25,QUERY,,'SET DEFAULT ROLE auditors TO r',0",
     "error": f"{T},i1,app,10.0.0.1,6,21,QUERY,shop,'SELECT * FROM missing',1146",
     "select": f"{T},i1,app,10.0.0.1,6,22,QUERY,shop,'SELECT created, dropped FROM t WHERE note = \\'create\\'',0",
     "broken": "not, an audit line",
@@ -39,7 +42,16 @@ LINES = {
 EXPECTED = {
     "rdsaudit-search-failed-logins": {"failed"},
     "rdsaudit-search-ddl": {"create_table", "alter", "drop", "truncate", "rename_table", "table_event"},
-    "rdsaudit-search-privileges": {"create_user", "grant", "revoke", "set_password", "drop_user"},
+    "rdsaudit-search-privileges": {
+        "create_user",
+        "grant",
+        "revoke",
+        "set_password",
+        "drop_user",
+        "create_role",
+        "drop_role",
+        "default_role",
+    },
     "rdsaudit-search-errors": {"error"},
     "rdsaudit-search-parse-failures": {"broken"},
 }
