@@ -17,6 +17,7 @@ import orjson
 from handler.errors import DecodeError, TransientError
 from handler.model import Action, Context, Counts
 from handler.pipeline import ACTIVITY
+from handler.sinks.dead_letter import masked_strings
 from handler.sources.activity_streams import Decryptor, cluster_id_from_stream_arn, parse_envelope
 from handler.transforms.activity import activity_document, activity_id
 from handler.transforms.batch import create_body
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 DecryptorFor = Callable[[str | None], Decryptor]
 NO_TIME = "logTime missing or not UTC"
+NOT_AN_EVENT = "not an event object"
 
 
 def decryptors(runtime: Runtime, deadline: float | None = None) -> DecryptorFor:
@@ -59,7 +61,11 @@ def event_actions(
     """(actions, dead-letter records of events without a usable time, heartbeats dropped)."""
     actions, unusable, heartbeats = [], [], 0
     for event in events:
-        if not isinstance(event, dict) or event.get("type") == "heartbeat":
+        if not isinstance(event, dict):
+            shown = masked_strings(event, mask)
+            unusable.append({"kind": "activity_event", "reason": NOT_AN_EVENT, "event": shown, "cluster": cluster})
+            continue
+        if event.get("type") == "heartbeat":
             heartbeats += 1
             continue
         built = activity_document(event, cluster=cluster, instance=instance, version=version, mask=mask)

@@ -87,6 +87,7 @@ class Settings(NamedTuple):
     forwarder_arn: str = ""
     log_level: str = "INFO"
     cache_dir: str = "~/.cache"
+    dead_letter_configured: bool = False  # RDSAUDIT_DEAD_LETTER was set (not the local default)
     aoss_collection_type: str = "search"
 
     def __repr__(self) -> str:
@@ -104,6 +105,12 @@ class Settings(NamedTuple):
         if in_lambda and not env.get("OPENSEARCH_URL", "").strip():
             raise ConfigError("OPENSEARCH_URL is required: the https:// endpoint of the OpenSearch domain")
         url = get("OPENSEARCH_URL").rstrip("/")
+        if has_userinfo(url):
+            # never echoed: the value holds a password, and this message reaches terminals and logs
+            raise ConfigError(
+                "OPENSEARCH_URL must not carry credentials (user:password@): set OPENSEARCH_AUTH=basic with "
+                "OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD"
+            )
         if not re.match(r"https?://[^/\s]+", url):
             raise ConfigError(f"OPENSEARCH_URL must be an http:// or https:// URL, got {url!r}")
 
@@ -142,6 +149,7 @@ class Settings(NamedTuple):
             request_timeout=_number("OPENSEARCH_REQUEST_TIMEOUT", get("OPENSEARCH_REQUEST_TIMEOUT"), 1, 900),
             index_prefix=prefix,
             dead_letter=dead_letter or "./dead-letter",
+            dead_letter_configured=bool(dead_letter),
             mask_secrets=_bool("RDSAUDIT_MASK_SECRETS", get("RDSAUDIT_MASK_SECRETS")),
             bulk_max_bytes=int(_number("RDSAUDIT_BULK_MAX_BYTES", get("RDSAUDIT_BULK_MAX_BYTES"), 1024, 100 * 2**20)),
             bulk_max_actions=int(_number("RDSAUDIT_BULK_MAX_ACTIONS", get("RDSAUDIT_BULK_MAX_ACTIONS"), 1, 100_000)),
@@ -164,6 +172,12 @@ class Settings(NamedTuple):
                 ("search", "timeseries", "vectorsearch"),
             ),
         )
+
+
+def has_userinfo(url: str) -> bool:
+    """`scheme://user:password@host…`: credentials in a URL end up in every message that names the URL."""
+    authority = url.split("://", 1)[-1].split("/", 1)[0]
+    return "@" in authority
 
 
 def _prefix(name: str, value: str) -> str:

@@ -35,7 +35,27 @@ def _opensearch() -> tuple[type[BaseException], ...]:
 
 def _unreachable(exc: Any, url: str) -> tuple[str, int]:
     cause = _cause(exc)
+    if type(exc).__name__ == "SSLError" or cause.startswith("TLS"):
+        return (
+            f"TLS with OpenSearch at {url} failed ({cause}): check the URL's scheme (http or https) and, for a "
+            "local node with a self-signed certificate, OPENSEARCH_VERIFY_CERTS",
+            FAILED,
+        )
     return f"cannot reach OpenSearch at {url} ({cause}): start it (make opensearch-up) or set OPENSEARCH_URL", FAILED
+
+
+def _not_opensearch_kinds() -> tuple[type[BaseException], ...]:
+    from opensearchpy.exceptions import SerializationError
+
+    return (SerializationError,)
+
+
+def _not_opensearch(exc: Any, url: str) -> tuple[str, int]:
+    return (
+        f"{url} does not answer like OpenSearch ({_one_line(str(exc), 80)}): set OPENSEARCH_URL to the cluster's "
+        "endpoint (not Dashboards, not a proxy page)",
+        FAILED,
+    )
 
 
 def _refused_kinds() -> tuple[type[BaseException], ...]:
@@ -61,6 +81,12 @@ def _transport_kinds() -> tuple[type[BaseException], ...]:
 
 def _transport(exc: Any, url: str) -> tuple[str, int]:
     reason = _opensearch_reason(exc)
+    if reason.lstrip().startswith("<"):
+        return (
+            f"{url} answered {exc.status_code} with a web page, not OpenSearch: set OPENSEARCH_URL to the cluster's "
+            "endpoint (not Dashboards, not a proxy page)",
+            FAILED,
+        )
     return f"OpenSearch at {url} answered {exc.status_code}{': ' + reason if reason else ''}", FAILED
 
 
@@ -121,7 +147,7 @@ def _http_unreachable_kinds() -> tuple[type[BaseException], ...]:
 def _http_unreachable(exc: Any, url: str) -> tuple[str, int]:
     request = getattr(exc, "request", None)
     target = getattr(request, "url", None) or "the server"
-    return f"cannot reach {target.split('?')[0]} ({type(exc).__name__}): check the URL and the network", FAILED
+    return f"cannot reach {target.split('?')[0]} ({_cause(exc)}): check the URL and the network", FAILED
 
 
 def _files() -> tuple[type[BaseException], ...]:
@@ -142,6 +168,7 @@ def _file(exc: Any, url: str) -> tuple[str, int]:
 # Order matters: requests' ConnectionError is an OSError, and opensearch-py's ConnectionError a TransportError.
 _TABLE = (
     (_opensearch, _unreachable),
+    (_not_opensearch_kinds, _not_opensearch),
     (_refused_kinds, _refused),
     (_transport_kinds, _transport),
     (_aws_setup_kinds, _aws_setup),
@@ -161,6 +188,8 @@ def _cause(exc: Any) -> str:
         ("temporary failure in name resolution", "unknown host"),
         ("timed out", "timed out"),
         ("certificate", "TLS certificate not trusted"),
+        ("wrong version number", "TLS handshake failed: the server speaks plain HTTP"),
+        ("ssl", "TLS handshake failed"),
         ("reset", "connection reset"),
     ):
         if needle in text:
@@ -173,6 +202,11 @@ def _opensearch_reason(exc: Any) -> str:
     if isinstance(info, dict):
         error = info.get("error")
         if isinstance(error, dict):
-            return str(error.get("reason") or error.get("type") or "")[:200]
-        return str(error or info.get("message") or "")[:200]
-    return str(getattr(exc, "error", "") or "")[:200]
+            return _one_line(str(error.get("reason") or error.get("type") or ""))
+        return _one_line(str(error or info.get("message") or ""))
+    return _one_line(str(info if isinstance(info, str) else getattr(exc, "error", "") or ""))
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Whatever a server sent (an HTML page, a stack trace) as one short line."""
+    return " ".join(text.split())[:limit]

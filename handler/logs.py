@@ -11,11 +11,18 @@ import logging
 LIBRARIES = ("opensearch", "urllib3", "botocore", "boto3", "s3transfer", "aws_encryption_sdk")
 
 
+# Loggers that would write secrets at DEBUG: botocore's parsers log whole response bodies, among them KMS Decrypt's
+# Plaintext (the Activity Streams data keys).
+NEVER_DEBUG = ("botocore.parsers",)
+
+
 def configure_logging(level: str) -> None:
     logging.getLogger("rdsaudit").setLevel(level)
     library_level = logging.DEBUG if level == "DEBUG" else logging.CRITICAL
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
+    for name in NEVER_DEBUG:
+        logging.getLogger(name).setLevel(max(library_level, logging.INFO))
 
 
 def log_to_stderr() -> None:

@@ -50,7 +50,7 @@ def replay_store(store: DeadLetterStore, runtime: Runtime, summary: ReplaySummar
         if not keep:
             store.rewrite(location, remaining)
     for location in list(store.locations("activity")):
-        remaining = [r for r in store.read(location) if not _replay_activity(r, runtime, summary)]
+        remaining = [kept for r in store.read(location) for kept in _replay_activity(r, runtime, summary)]
         if not keep:
             store.rewrite(location, remaining)
 
@@ -115,16 +115,17 @@ def _forward(event: Any, runtime: Runtime, summary: ReplaySummary) -> bool:
     return True
 
 
-def _replay_activity(record: dict[str, Any], runtime: Runtime, summary: ReplaySummary) -> bool:
+def _replay_activity(record: dict[str, Any], runtime: Runtime, summary: ReplaySummary) -> list[dict[str, Any]]:
     """An Activity Streams record decrypted again (the key or its policy may have been fixed), or an event whose
-    time could not be read; True when it is now fully handled."""
+    time could not be read. Its usable events are written; what stays in the store is returned: the record when
+    it still cannot be read or some of it is pending, else only its events that are still unusable."""
     import base64
     import binascii
 
     from handler.activity import decryptors, event_actions, record_actions
 
     settings = runtime.settings
-    prefix, mask = settings.activity_prefix, settings.mask_secrets
+    prefix, mask, with_id = settings.activity_prefix, settings.mask_secrets, runtime.options.document_ids
     try:
         if record.get("kind") == "activity_event":
             actions, unusable, _ = event_actions(
@@ -134,29 +135,27 @@ def _replay_activity(record: dict[str, Any], runtime: Runtime, summary: ReplaySu
                 version=record.get("version"),
                 prefix=prefix,
                 mask=mask,
-                with_id=runtime.options.document_ids,
+                with_id=with_id,
             )
         else:
             raw = record.get("record", {})
             data = raw.get("kinesis", {}).get("data") or raw.get("data", "")
             decrypt = decryptors(runtime)(raw.get("eventSourceARN"))
-            actions, unusable, _ = record_actions(
-                base64.b64decode(data, validate=True), decrypt, prefix=prefix, mask=mask
-            )
+            plain = base64.b64decode(data, validate=True)
+            actions, unusable, _ = record_actions(plain, decrypt, prefix=prefix, mask=mask, with_id=with_id)
     except (DecodeError, binascii.Error, ValueError) as e:
         summary.unreadable += 1
         summary.failing(str(e))
-        return False
-    if unusable:
-        summary.unreadable += len(unusable)
-        summary.failing(unusable[0]["reason"], len(unusable))
-        return False
+        return [record]
     counts = runtime.pipeline(ACTIVITY).write(Context(), actions, key=f"replay-{record.get('sequence', 'activity')}")
     summary.counts.add(counts)
     if counts.pending:
         summary.failing(counts.pending_reason, counts.pending)
-        return False
-    return True
+        return [record]
+    if unusable:
+        summary.unreadable += len(unusable)
+        summary.failing(unusable[0]["reason"], len(unusable))
+    return unusable
 
 
 def replay_queue(queue_url: str, runtime: Runtime, summary: ReplaySummary, *, keep: bool = False) -> int:

@@ -22,6 +22,7 @@ from handler import app  # noqa: E402
 from handler.backfill.process import BackfillOptions  # noqa: E402
 from handler.backfill.runner import run_backfill  # noqa: E402
 from handler.cli import main as rdsaudit  # noqa: E402
+from handler.model import COUNT_NAMES  # noqa: E402
 from handler.setup import SetupOptions, run_setup  # noqa: E402
 from tests.events import sample_events, sample_lines  # noqa: E402
 
@@ -41,13 +42,13 @@ def main() -> int:
     changes, _ = run_setup(runtime.settings, SetupOptions(), runtime.client)
     print("  " + "\n  ".join(map(str, changes)) + "\n")
     print(f"Forwarding {len(sample_lines())} sample audit lines (Aurora, RDS MySQL, MariaDB) through lambda_handler")
-    totals = {"indexed": 0, "already_present": 0, "flagged": 0, "dead_lettered": 0}
+    totals = dict.fromkeys(COUNT_NAMES, 0)
     for event in sample_events():
         with contextlib.redirect_stdout(io.StringIO()):  # the handler's own JSON log line, one per invocation
             outcome = app.lambda_handler(event, DemoContext())
         for key in totals:
             totals[key] += outcome.get(key, 0)
-    print("  " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in totals.items()))
+    print("  " + "  ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in totals.items()))
 
     archive = ROOT / "tests" / "events" / "archive"
     print(f"\nBackfilling the bundled archive {archive.relative_to(ROOT)} (raw gzip dump + CloudWatch export)")
@@ -89,7 +90,7 @@ def write_report(client: Any, prefix: str) -> int:
     until = (date.fromisoformat(span["last"]["value_as_string"][:10]) + timedelta(days=1)).isoformat()
     out = ROOT / "build" / "demo-report.html"
     out.parent.mkdir(exist_ok=True)
-    args = ["report", "--since", since, "--until", until, "--out", str(out)]
+    args = ["report", "--since", since, "--until", until, "--index-prefix", prefix, "--out", str(out)]
     print(f"\nThe auditors' report of the demo data (rdsaudit {' '.join(args)}):")
     return rdsaudit(args)
 

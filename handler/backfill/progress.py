@@ -17,6 +17,8 @@ class Summary:
     finished_earlier: int = 0
     skipped: int = 0
     failed: int = 0
+    resumed: int = 0  # objects an earlier run had started
+    done_earlier: int = 0  # records of those objects the earlier run had written
     read: int = 0
     outside_window: int = 0
     megabytes: float = 0.0
@@ -37,15 +39,32 @@ class Summary:
     def lines(self) -> list[str]:
         rate = self.read / self.elapsed if self.elapsed > 0 else 0.0
         mb_rate = self.megabytes / self.elapsed if self.elapsed > 0 else 0.0
+        skipped = f"{self.skipped} skipped: CloudWatch's export write test" if self.skipped else "0 skipped"
+        resumed = (
+            f" ({self.resumed} {_objects(self.resumed)} resumed after the {self.done_earlier:,} records "
+            "an earlier run wrote)"
+            if self.resumed
+            else ""
+        )
         out = [
-            f"objects: {self.objects} ({self.finished_earlier} finished earlier, {self.skipped} skipped, "
-            f"{self.failed} failed)",
-            f"records: {self.read:,}  outside window: {self.outside_window:,}",
+            f"objects: {self.objects} ({self.finished_earlier} finished earlier, {skipped}, {self.failed} failed)",
+            f"records read: {self.read:,}{resumed}  outside window: {self.outside_window:,}",
             self.counts.line(),
             f"elapsed: {self.elapsed:.1f} s  rate: {rate:,.0f} records/s  {mb_rate:.1f} MB/s",
         ]
         out += [f"FAILED {uri}: {error}" for uri, error in self.failures]
+        if self.counts.dead_lettered:
+            reasons = "; ".join(f"{n:,} × {r}" for r, n in sorted(self.counts.rejections.items(), key=lambda x: -x[1]))
+            out.append(
+                f"dead letters: {self.counts.dead_lettered:,} documents OpenSearch rejected ({reasons[:300]}) are kept "
+                f"in {len(self.counts.dead_letters)} {_objects(len(self.counts.dead_letters))} of the dead-letter "
+                "store (RDSAUDIT_DEAD_LETTER): fix the cause, then run `rdsaudit replay`"
+            )
         return out
+
+
+def _objects(n: int) -> str:
+    return "object" if n == 1 else "objects"
 
 
 class Display:
@@ -59,12 +78,17 @@ class Display:
         self.started = self._last = time.monotonic()
         self.finished = 0
         self.failed = 0
-        self.records = 0
         self._bytes: dict[str, int] = {}  # bytes read so far, per object
+        self._records: dict[str, int] = {}  # records read so far in this run, per object
         self._shown = False
 
-    def bytes_read(self, uri: str, n: int) -> None:
-        self._bytes[uri] = n
+    @property
+    def records(self) -> int:
+        return sum(self._records.values())
+
+    def read(self, uri: str, n_bytes: int, records: int) -> None:
+        self._bytes[uri] = n_bytes
+        self._records[uri] = records
 
     def update(self, force: bool = False) -> None:
         """`force` redraws a terminal's bar at once; a plain log (CI, a file) gets a line every `interval` only."""
@@ -76,10 +100,11 @@ class Display:
         done = sum(self._bytes.values())
         rate = done / elapsed
         eta = f"ETA {(self.total_bytes - done) / rate:,.0f} s" if rate > 0 and done < self.total_bytes else "ETA -"
+        records = self.records
         failed = f" ({self.failed} failed)" if self.failed else ""
         text = (
-            f"objects {self.finished}/{self.total_objects}{failed}  records {self.records:,}  "
-            f"{done / 1e6:,.1f}/{self.total_bytes / 1e6:,.1f} MB  {self.records / elapsed:,.0f} rec/s  {eta}"
+            f"objects {self.finished}/{self.total_objects}{failed}  records {records:,}  "
+            f"{done / 1e6:,.1f}/{self.total_bytes / 1e6:,.1f} MB  {records / elapsed:,.0f} rec/s  {eta}"
         )
         if self.tty:
             self.out.write("\r" + text + "\x1b[K")

@@ -17,7 +17,7 @@ from handler.backfill.process import BackfillOptions, ObjectResult, process_obje
 from handler.backfill.progress import Display, Summary
 from handler.backfill.verify import recheck
 from handler.config import Settings
-from handler.errors import Interrupted
+from handler.errors import InputError, Interrupted
 from handler.sources.framing import is_skipped_object
 from handler.sources.objects import ObjectRef, list_objects, open_object
 
@@ -58,7 +58,7 @@ def _work(task: tuple[ObjectRef, int]) -> ObjectResult:
         now = time.monotonic()
         if now - sent[0] >= _BYTES_EVERY:
             sent[0] = now
-            q.put(("bytes", ref.uri, n))
+            q.put(("read", ref.uri, n, result.read))
 
     try:
         with open_object(ref, runtime.aws("s3") if ref.uri.startswith("s3://") else None) as raw:
@@ -90,15 +90,16 @@ class _Run:
         self.lock = threading.Lock()
         self.positions: dict[str, int] = {}
         self.base: dict[str, dict[str, int]] = {}  # documents per index an earlier run recorded, per object
+        self.checkpointed = 0  # records of this run recorded in the checkpoint
         self.last_flush = time.monotonic()
 
     def message(self, item: tuple[Any, ...]) -> None:
         with self.lock:
-            if item[0] == "bytes":
-                self.display.bytes_read(item[1], item[2])
+            if item[0] == "read":
+                self.display.read(item[1], item[2], item[3])
             else:
                 _, uri, version, position, present = item
-                self.display.records += position - self.positions.get(uri, position)
+                self.checkpointed += position - self.positions.get(uri, position)
                 self.positions[uri] = position
                 if self.checkpoint is not None:
                     self.checkpoint.put(uri, Progress(version, position, False, self._indices(uri, present)))
@@ -111,7 +112,10 @@ class _Run:
             self.summary.add(result)
             self.display.finished += 1
             self.display.failed += bool(result.error)
-            self.display.bytes_read(result.uri, result.size if not result.error else result.bytes_read)
+            self.display.read(result.uri, result.size if not result.error else result.bytes_read, result.read)
+            if not result.error:
+                self.checkpointed += result.position - self.positions.get(result.uri, result.position)
+                self.positions[result.uri] = result.position
             if self.checkpoint is not None and not result.error:
                 indices = self._indices(result.uri, result.counts.present)
                 self.checkpoint.put(result.uri, Progress(version, result.position, True, indices))
@@ -142,7 +146,12 @@ def run_backfill(
     started = time.monotonic()
     summary = Summary()
     s3 = runtime.aws("s3") if any(source.startswith("s3://") for source in sources) else None
-    refs = [ref for source in sources for ref in list_objects(source, s3)]
+    refs = []
+    for source in sources:
+        found = list(list_objects(source, s3))
+        if not found:
+            raise InputError(f"no objects under {source}: check the path (or the bucket and prefix)")
+        refs += found
     if isinstance(checkpoint, LocalManifest) and not options.dry_run:
         summary.notes += recheck(checkpoint, refs, runtime)
     tasks: list[tuple[ObjectRef, int]] = []
@@ -160,6 +169,8 @@ def run_backfill(
                 continue
             run.base[ref.uri] = seen.indices
             tasks.append((ref, seen.position))
+            summary.resumed += 1
+            summary.done_earlier += seen.position
         else:
             tasks.append((ref, 0))
     display.total_objects, display.total_bytes = len(tasks), sum(ref.size for ref, _ in tasks)
@@ -179,8 +190,9 @@ def run_backfill(
         display.close()
         summary.elapsed = time.monotonic() - started
         raise Interrupted(
-            f"interrupted after {display.records:,} records ({display.finished} of {len(tasks)} objects done); "
-            "rerun the same command to resume where it stopped"
+            f"interrupted: {run.checkpointed:,} records of this run are in the checkpoint ({display.finished} of "
+            f"{len(tasks)} objects done); rerun the same command to resume (documents written after the last "
+            "checkpoint are then found already present)"
         ) from None
     finally:
         ticker.stop()

@@ -41,7 +41,8 @@ def recheck(checkpoint: LocalManifest, refs: list[ObjectRef], runtime: Runtime) 
             redo.update(writers[index])
             notes.append(
                 f"checkpoint: {index} holds {held.get(index, 0):,} documents where {n:,} were recorded: "
-                f"indexing the {len(writers[index])} objects that wrote to it again"
+                f"indexing again the {len(writers[index])} "
+                f"{'object' if len(writers[index]) == 1 else 'objects'} that wrote to it"
             )
     for uri in redo:
         checkpoint.forget(uri)

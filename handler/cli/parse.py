@@ -17,30 +17,33 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--log-group", help="context as if the lines came from this log group")
     p.add_argument("--log-stream", help="context as if the lines came from this log stream")
     p.add_argument("--owner", help="account id for the context")
-    p.add_argument("--index-prefix", default="rdsaudit")
+    p.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX (default rdsaudit)")
     p.add_argument("--no-mask", action="store_true", help="do not mask passwords in SQL (forensic use)")
-    p.add_argument("--force", action="store_true", help="also print a file that does not look like an audit log")
+    p.add_argument("--force", action="store_true", help="also read a file that does not look like an audit log")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from handler.config import valid_index_prefix
-    from handler.errors import ConfigError
+    from handler.cli.environment import settings_for
+    from handler.errors import UsageError
     from handler.sources.framing import is_skipped_object, read_batches
     from handler.sources.objects import local_ref
     from handler.transforms.batch import BatchTransformer, TransformOptions
     from handler.transforms.context import cloudwatch_context
     from handler.transforms.sniff import audit_lines_only
 
-    if not valid_index_prefix(args.index_prefix):
-        raise ConfigError(f"--index-prefix {args.index_prefix!r} is not a valid index prefix")
-    options = TransformOptions(index_prefix=args.index_prefix, mask_secrets=not args.no_mask)
+    settings = settings_for(args)  # the forwarder's settings: prefix and masking as it would index
+    options = TransformOptions(
+        index_prefix=settings.index_prefix, mask_secrets=settings.mask_secrets and not args.no_mask
+    )
+    if args.file == "-" and sys.stdin.isatty():
+        raise UsageError("give an audit file, or pipe lines in (rdsaudit parse FILE, or … | rdsaudit parse -)")
     ref = None if args.file == "-" else local_ref(args.file)
     if ref is not None and is_skipped_object(ref.key):
         print(f"rdsaudit parse: skipped {args.file}: CloudWatch's export write test, not audit lines", file=sys.stderr)
         return 0
     out = sys.stdout.buffer
-    name = args.file if ref is None else ref.uri
+    name = "standard input" if ref is None else args.file
     with sys.stdin.buffer if ref is None else open(ref.uri, "rb") as stream:
         for batch in read_batches(stream, ref.key if ref else "", args.log_group):
             ctx = batch.ctx

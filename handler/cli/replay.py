@@ -25,17 +25,26 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_for(args)
     location = args.dead_letter or settings.dead_letter
-    if not location.startswith("s3://") and not Path(location).is_dir():
-        raise InputError(
-            f"no dead letters at {location}: no such directory (give --dead-letter or set RDSAUDIT_DEAD_LETTER)"
-        )
+    if not location.startswith("s3://"):
+        path = Path(location)
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{location} is not a directory of dead letters (give --dead-letter DIR or s3://…)")
+        if not path.exists():
+            if args.dead_letter or settings.dead_letter_configured:
+                raise InputError(
+                    f"no dead letters at {location}: no such directory (check --dead-letter or RDSAUDIT_DEAD_LETTER)"
+                )
+            if not args.queue:
+                print(f"nothing to replay: {location} does not exist, so nothing was dead-lettered here yet")
+                return 0
     args.settings = settings = settings._replace(dead_letter=location)
     runtime = runtime_for(args)
     summary = ReplaySummary()
-    replay_store(runtime.dead_letters, runtime, summary, keep=args.keep)
-    print(f"dead letters in {location}:")
-    for line in summary.lines():
-        print("  " + line)
+    if location.startswith("s3://") or Path(location).is_dir():
+        replay_store(runtime.dead_letters, runtime, summary, keep=args.keep)
+        print(f"dead letters in {location}:")
+        for line in summary.lines():
+            print("  " + line)
     failing = summary.still_failing
     if args.queue:
         queue_summary = ReplaySummary()

@@ -30,9 +30,15 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from handler.cli.environment import require, runtime_for, settings_for
+    from handler.config import has_userinfo
     from handler.setup import SetupOptions, run_setup
 
     settings = settings_for(args)
+    require(
+        not (args.dashboards_url and has_userinfo(args.dashboards_url)),
+        "--dashboards-url must not carry credentials (user:password@): setup signs or authenticates the import "
+        "with the same settings as OpenSearch (OPENSEARCH_AUTH …)",
+    )
     require(
         args.warm_after_days is None or args.warm_after_days < args.retention_days,
         f"--warm-after-days ({args.warm_after_days}) must be less than --retention-days ({args.retention_days})",

@@ -20,8 +20,8 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
         help="write an audit report for a period (HTML, JSON or Markdown)",
         description=DESCRIPTION,
     )
-    r.add_argument("--since", help="start of the period, UTC unless a zone is given (ISO 8601), included")
-    r.add_argument("--until", help="end of the period (ISO 8601), excluded")
+    r.add_argument("--since", help="start of the period, UTC unless a zone is given (ISO 8601), included; required")
+    r.add_argument("--until", help="end of the period (ISO 8601), excluded; required (except with --verify)")
     r.add_argument("--cluster", action="append", default=[], help="only this cluster or instance (repeatable)")
     r.add_argument("--out", help="file to write (default: rdsaudit-report-SINCE-UNTIL.FORMAT); - for stdout")
     r.add_argument("--format", choices=("html", "json", "md"), help="default: from --out's extension, else html")
@@ -34,12 +34,18 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
     )
     r.add_argument("--business-hours", default="08-18", help="local whole hours START-END (default 08-18)")
     r.add_argument("--business-days", default="mon-fri", help="e.g. mon-fri (default), sun-thu, mon,tue,wed")
-    r.add_argument("--timezone", default="UTC", help="IANA time zone of the business hours, e.g. Europe/Paris")
-    r.add_argument("--burst-failures", type=int, default=5, help="failed logins from one client that make a burst")
+    r.add_argument(
+        "--timezone", default="UTC", help="IANA time zone of the business hours, e.g. Europe/Paris (default UTC)"
+    )
+    r.add_argument(
+        "--burst-failures", type=int, default=5, help="failed logins from one client that make a burst (default 5)"
+    )
     r.add_argument("--burst-window", type=int, default=60, help="…within this many seconds (default 60)")
     r.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
     r.add_argument("--page-size", type=int, default=1000, help="documents or buckets per request (default 1000)")
-    r.add_argument("--top", type=int, default=25, help="rows shown in ranked tables of HTML and Markdown (JSON: all)")
+    r.add_argument(
+        "--top", type=int, default=25, help="rows shown in ranked tables of HTML and Markdown (default 25; JSON: all)"
+    )
     r.add_argument("--verify", metavar="FILE", help="check a JSON or HTML report's SHA-256 against its data, and exit")
     r.set_defaults(run=run)
     return r
@@ -65,8 +71,14 @@ def _options(args: argparse.Namespace) -> Any:
     from handler.report.model import DEFAULT_PRIVILEGED, ReportOptions
     from handler.report.period import BusinessHours, load_zone, make_period, parse_days, parse_hours
 
-    if args.burst_failures < 2 or args.burst_window < 1 or args.page_size < 1 or args.top < 1:
-        raise ValueError("need --burst-failures >= 2, --burst-window >= 1, --page-size >= 1 and --top >= 1")
+    for option, value, low in (
+        ("--burst-failures", args.burst_failures, 2),
+        ("--burst-window", args.burst_window, 1),
+        ("--page-size", args.page_size, 1),
+        ("--top", args.top, 1),
+    ):
+        if value < low:
+            raise ValueError(f"{option} must be at least {low}, got {value}")
     start, end = parse_hours(args.business_hours)
     load_zone(args.timezone)
     return ReportOptions(
@@ -95,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     fmt = args.format or _format_of(args.out)
+    if args.out and args.out != "-" and not args.format and Path(args.out).suffix.lower() not in _SUFFIXES:
+        raise UsageError(f"--out {args.out}: the report is written as HTML (.html), JSON (.json) or Markdown (.md)")
     settings = settings_for(args)
     out = args.out or f"rdsaudit-report-{args.since[:10]}-{args.until[:10]}.{fmt}"
     text = produce(settings, options, fmt, args.top, runtime_for(args).client)
@@ -125,7 +139,18 @@ def produce(settings: Any, options: Any, fmt: str, top: int = 25, client: Any = 
         report = make_report(client, pattern=pattern, endpoint=settings.opensearch_url, options=options)
     except NoIndices as e:
         raise InputError(f"{e} on {settings.opensearch_url} (check RDSAUDIT_INDEX_PREFIX or --index-prefix)") from e
+    if report["data"]["coverage"]["documents"] == 0:
+        # Evidence that nothing happened must not come from a typo: say it, and go on.
+        clusters = f" for {', '.join(options.clusters)}" if options.clusters else ""
+        print(
+            f"rdsaudit report: warning: no documents in {pattern} for the period{clusters}: the report is empty "
+            "(check --since/--until, --cluster and the index prefix)",
+            file=sys.stderr,
+        )
     return render(report, fmt, top)
+
+
+_SUFFIXES = (".html", ".htm", ".json", ".md", ".markdown")
 
 
 def _format_of(out: str | None) -> str:

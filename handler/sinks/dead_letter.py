@@ -72,6 +72,11 @@ def error_reason(error: Any) -> str:
     return str(error)
 
 
+def masked_strings(value: Any, mask: bool = True) -> Any:
+    """Every string inside `value` masked (a dead letter may hold any shape of input)."""
+    return _masked(value, mask)
+
+
 def _masked(value: Any, mask: bool) -> Any:
     if not mask:
         return value

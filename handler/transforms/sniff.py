@@ -25,7 +25,7 @@ def audit_lines_only(events: Iterable[RawEvent], name: str, *, force: bool = Fal
             example = mask_raw_line(bad[0])[:60].encode("unicode_escape").decode("ascii")
             raise NotAuditLog(
                 f"{name} does not look like an audit log: {len(bad)} of its first {len(head)} lines are not "
-                f"audit lines (e.g. '{example}'); pass --force to index them anyway, flagged as parse failures"
+                f"audit lines (e.g. '{example}'); pass --force to take them anyway, each flagged as a parse failure"
             )
     yield from head
     yield from it

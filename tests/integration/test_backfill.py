@@ -106,7 +106,7 @@ def test_window_and_dry_run(forwarder: Forwarder, tmp_path: Path, capsys: Any) -
     src.write_text("\n".join(sample_lines()) + "\n")
     assert backfill(forwarder, tmp_path, str(src), "--dry-run") == 0
     out = capsys.readouterr().out
-    assert f"records: {len(sample_lines())}" in out and "dry run" in out
+    assert f"records read: {len(sample_lines())}" in out and "dry run" in out
     assert forwarder.client.indices.get(index=f"{forwarder.prefix}-*") == {}
     assert not (tmp_path / "cp.json").exists()
 

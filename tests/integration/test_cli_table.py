@@ -209,7 +209,7 @@ SIMPLE: list[Row] = [
         "unknown option",
         lambda c: ["backfill", "--fast", str(c.src)],
         NO_ENV,
-        "rdsaudit: unrecognized arguments: --fast",
+        "rdsaudit backfill: unrecognized arguments: --fast",
         2,
         0,
     ),
@@ -392,7 +392,7 @@ def test_a_wiped_node_is_filled_again(world: Case) -> None:
     world.forwarder.client.indices.delete(index=f"{world.prefix}-*")
     done = world.run("backfill", str(world.src))
     assert done.returncode == 0
-    assert "holds 0 documents where" in done.stdout and "indexing the 1 objects that wrote to it again" in done.stdout
+    assert "holds 0 documents where" in done.stdout and "indexing again the 1 object that wrote to it" in done.stdout
     assert world.docs() == len(LINES)
 
 
@@ -431,7 +431,7 @@ def test_ctrl_c_says_how_far_it_got_and_a_rerun_resumes(world: Case, workers: st
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     line = one_line(stderr.replace("\r", "\n").split("\n")[-2] + "\n" if "\r" in stderr else stderr)
-    assert line.startswith("rdsaudit backfill: interrupted after ") and "rerun the same command to resume" in line
+    assert line.startswith("rdsaudit backfill: interrupted: ") and "rerun the same command to resume" in line
     assert 0 < world.docs() < len(lines)
     assert world.run(*argv).returncode == 0
     assert world.docs() == len(lines)

@@ -53,3 +53,11 @@ def test_lambda_settings() -> None:
     )
     assert s.opensearch_url == "https://search-x.eu-west-1.es.amazonaws.com"
     assert (s.auth, s.aws_region, s.sigv4_service) == ("sigv4", "eu-west-1", "es")
+
+
+def test_credentials_in_the_url_are_refused_and_never_echoed() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"OPENSEARCH_URL": "https://admin:S3cretPW@search.example.com"})
+    assert "S3cretPW" not in str(raised.value) and "OPENSEARCH_USERNAME" in str(raised.value)
+    # an @ later in the URL (a path) is not userinfo
+    assert Settings.from_env({"OPENSEARCH_URL": "https://search.example.com/a@b"}).opensearch_url.endswith("a@b")
