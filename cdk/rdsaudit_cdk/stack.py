@@ -138,7 +138,7 @@ class RdsAuditStack(Stack):
                 type="Number",
                 default=90,
                 min_value=1,
-                description="Delete daily indices after this many days (ISM)",
+                description="Delete daily indices after this many days (ISM; on Serverless, a lifecycle policy)",
             ),
             "dead_letter_days": CfnParameter(
                 self,
