@@ -18,7 +18,9 @@ Serverless": supported policy permissions, "alias and template permissions are a
 aoss:WriteDocument (`POST _bulk`), aoss:CreateIndex (`PUT <index>`: creating the daily index), aoss:DescribeIndex
 (`GET <index>`, `GET _cat/indices`), aoss:ReadDocument (search, get, count), aoss:DescribeCollectionItems
 ("describe aliases and index templates": `GET _index_template`), aoss:UpdateCollectionItems ("update aliases and
-index templates") and aoss:CreateCollectionItems (creating collection items). Collection-level permissions cannot
+index templates": `PUT _index_template`). aoss:CreateCollectionItems is documented for creating collection items
+(`POST _aliases`); the table found does not say whether a `PUT _index_template` that creates a template needs it
+rather than UpdateCollectionItems, so whoever installs a template gets both. Collection-level permissions cannot
 name a template: they cover every template and alias of the collection, which is why the collection is this
 stack's own.
 
