@@ -4,7 +4,9 @@ Context (cdk.json or -c): rdsaudit:clusters, rdsaudit:instances (names to subscr
 rdsaudit:domainArn (an existing domain; a new one is created when empty), rdsaudit:alarmEmail,
 rdsaudit:archiveBucket (S3 bucket of historical logs for the backfill state machine), rdsaudit:adminRoleArn (the
 IAM role of the people administering the domain: its fine-grained access master), rdsaudit:kmsKeyArn (your own
-KMS key; empty: one is created), and the optional features named in the README.
+KMS key; empty: one is created), rdsaudit:serverless (timeseries | search: an OpenSearch Serverless collection
+instead of a domain, with rdsaudit:collectionName, rdsaudit:serverlessDashboards and rdsaudit:readerRoleArn), and
+the optional features named in the README.
 """
 
 from __future__ import annotations

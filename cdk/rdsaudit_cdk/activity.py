@@ -14,9 +14,9 @@ from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function
 from rdsaudit_cdk.destinations import QueueOnFailure
-from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.search import SearchBackend
 
 ACTIVITY_PREFIX = "rdsactivity"  # handler/config.py's default for RDSAUDIT_ACTIVITY_INDEX_PREFIX
 
@@ -27,7 +27,7 @@ class ActivityStreams(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        domain: SearchDomain,
+        search: SearchBackend,
         forwarder: Forwarder,
         stream_arn: str,
         kms_key_arn: str,
@@ -53,7 +53,7 @@ class ActivityStreams(Construct):
             )
         )
         forwarder.allow_dead_letters(role)
-        domain.allow_writer(role, [ACTIVITY_PREFIX])
+        search.allow_writer(role, [ACTIVITY_PREFIX])
         failed = sqs.Queue(
             self,
             "OnFailure",

@@ -11,10 +11,10 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function
-from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.log_groups import retained_log_group
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.search import SearchBackend
 
 
 class Backfill(Construct):
@@ -23,7 +23,7 @@ class Backfill(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        domain: SearchDomain,
+        search: SearchBackend,
         forwarder: Forwarder,
         archive_bucket: str,
         max_concurrency: int = 10,
@@ -76,7 +76,7 @@ class Backfill(Construct):
             (f"{dl}/backfill-checkpoints/*", "One checkpoint object per source object, under its own prefix."),
         ):
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
-        domain.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
+        search.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
 
         invoke = tasks.LambdaInvoke(
             self,

@@ -19,6 +19,7 @@ from rdsaudit_cdk.keys import DataKey
 from rdsaudit_cdk.log_groups import retained_log_group
 from rdsaudit_cdk.nag import acknowledge
 from rdsaudit_cdk.network import Network
+from rdsaudit_cdk.search import SearchBackend
 
 # What `rdsaudit setup` sends (handler/setup/cluster.py): {audit} and {activity} are the index prefixes.
 SETUP_PATHS = {
@@ -41,7 +42,7 @@ SETUP_PATHS = {
 }
 
 
-class SearchDomain(Construct):
+class SearchDomain(SearchBackend):
     def __init__(
         self,
         scope: Construct,
@@ -52,14 +53,7 @@ class SearchDomain(Construct):
         network: Network | None = None,
         admin_role_arn: str = "",
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.setup_role = iam.Role(
-            self,
-            "AdminRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="rdsaudit setup: installs templates, policies, roles and Dashboards objects",
-        )
-        self.admin_role_arn = admin_role_arn
+        super().__init__(scope, construct_id, admin_role_arn=admin_role_arn)
         self.created = not (endpoint and arn)
         if not self.created:
             self.url = endpoint if endpoint.startswith("https://") else f"https://{endpoint}"
@@ -133,6 +127,15 @@ class SearchDomain(Construct):
                     principals=[iam.ArnPrincipal(admin_role_arn)], actions=["es:ESHttp*"], resources=[f"{self.arn}/*"]
                 )
             )
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {"OPENSEARCH_URL": self.url, "OPENSEARCH_SERVICE": "es"}
+
+    @property
+    def setup_by_admins(self) -> bool:
+        # The admins' role is the master of a created domain: only they can map the setup role.
+        return self.created and bool(self.admin_role_arn)
 
     def nag_arn(self) -> str:
         """The domain ARN as cdk-nag writes it in findings."""

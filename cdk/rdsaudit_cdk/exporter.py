@@ -11,9 +11,9 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function
-from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.search import SearchBackend
 
 
 class Exporter(Construct):
@@ -23,7 +23,7 @@ class Exporter(Construct):
         construct_id: str,
         *,
         forwarder: Forwarder,
-        domain: SearchDomain,
+        search: SearchBackend,
         instances: list[str],
         archive_bucket: str,
         index: bool = False,
@@ -116,7 +116,7 @@ class Exporter(Construct):
             forwarder.key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         if index:
             # --index writes through the one pipeline, which checks the template before the first document
-            domain.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
+            search.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
         for path, reason in (
             ("RDS/*", "Archive objects under RDS/<instance>/audit/."),
             ("state/*", "One state object per instance."),

@@ -15,14 +15,14 @@ from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function
 from rdsaudit_cdk.destinations import QueueDestination
-from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.keys import DataKey
 from rdsaudit_cdk.log_groups import retained_log_group
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.search import SearchBackend
 
 
 class Forwarder(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, domain: SearchDomain, params: dict[str, Any]) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, search: SearchBackend, params: dict[str, Any]) -> None:
         super().__init__(scope, construct_id)
         self.key = DataKey.of(self)
         self.access_logs = access_logs = s3.Bucket(
@@ -73,9 +73,8 @@ class Forwarder(Construct):
         )
         self.log_group = retained_log_group(self, "Logs")
         self.environment = {
-            "OPENSEARCH_URL": domain.url,
+            **search.environment,  # where the engine is, and what to sign for (es or aoss)
             "OPENSEARCH_AUTH": "sigv4",
-            "OPENSEARCH_SERVICE": "es",
             "RDSAUDIT_INDEX_PREFIX": params["prefix"].value_as_string,
             "RDSAUDIT_MASK_SECRETS": params["mask"].value_as_string,
             "RDSAUDIT_DEAD_LETTER": f"s3://{self.dead_letters.bucket_name}/forwarder",
@@ -96,7 +95,7 @@ class Forwarder(Construct):
             on_failure=QueueDestination(self.on_failure),
         )
         self.allow_dead_letters(self.function.role)  # type: ignore[arg-type]
-        domain.allow_writer(self.function.role, [self.environment["RDSAUDIT_INDEX_PREFIX"]])  # type: ignore[arg-type]
+        search.allow_writer(self.function.role, [self.environment["RDSAUDIT_INDEX_PREFIX"]])  # type: ignore[arg-type]
 
     def dead_letter_id(self) -> str:
         """The bucket's logical id, as cdk-nag names it in findings."""

@@ -1,5 +1,6 @@
-"""Optional VPC placement: the domain in the given private subnets, reachable on 443 only from the stack's
-functions, which run in the same subnets. (The subnets need a route to S3, KMS and Logs: NAT or VPC endpoints.)"""
+"""Optional VPC placement: the domain (or the Serverless collection's VPC endpoint) in the given private subnets,
+reachable on 443 only from the stack's functions, which run in the same subnets. (The subnets need a route to S3,
+KMS and Logs: NAT or VPC endpoints.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from constructs import Construct
 
 class Network(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, vpc_id: str, subnet_ids: list[str], availability_zones: list[str]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc_id: str,
+        subnet_ids: list[str],
+        availability_zones: list[str],
+        target: str = "OpenSearch domain",
     ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = ec2.Vpc.from_vpc_attributes(
@@ -27,8 +35,9 @@ class Network(Construct):
         self.clients = ec2.SecurityGroup(
             self, "Clients", vpc=self.vpc, description="rdsaudit functions", allow_all_outbound=True
         )
+        # What the functions call: the domain's network interfaces, or the collection's VPC endpoint.
         self.domain = ec2.SecurityGroup(
-            self, "Domain", vpc=self.vpc, description="rdsaudit OpenSearch domain", allow_all_outbound=False
+            self, "Domain", vpc=self.vpc, description=f"rdsaudit {target}", allow_all_outbound=False
         )
         self.domain.add_ingress_rule(self.clients, ec2.Port.tcp(443), "HTTPS from rdsaudit functions only")
         Stack.of(self).rdsaudit_network = self  # type: ignore[attr-defined]

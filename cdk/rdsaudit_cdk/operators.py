@@ -8,16 +8,16 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.search import SearchBackend
 
 
 class Operators(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, forwarder: Forwarder, domain: SearchDomain) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, forwarder: Forwarder, search: SearchBackend) -> None:
         super().__init__(scope, construct_id)
         trusted: iam.IPrincipal = (
-            iam.ArnPrincipal(domain.admin_role_arn) if domain.admin_role_arn else iam.AccountRootPrincipal()
+            iam.ArnPrincipal(search.admin_role_arn) if search.admin_role_arn else iam.AccountRootPrincipal()
         )
         self.replay_role = iam.Role(
             self,
@@ -47,7 +47,7 @@ class Operators(Construct):
             )
         )
         forwarder.key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")  # the bucket's and the queue's key
-        domain.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
+        search.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::<{forwarder.dead_letter_id()}.Arn>/forwarder/*]",

@@ -2,7 +2,8 @@
 
 When the people's role is the domain's master (`rdsaudit:adminRoleArn` on a created domain), nothing in the stack
 may map roles on a new domain, so there is no custom resource: the admins map the setup role to rdsaudit_setup
-once and invoke the function (README, "Security")."""
+once and invoke the function (README, "Security"). On a Serverless collection there is nothing to map (no security
+plugin): the custom resource always runs, and names the collection whose lifecycle policy keeps the retention."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function, source_hash
-from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.log_groups import retained_log_group
 from rdsaudit_cdk.nag import acknowledge
+from rdsaudit_cdk.search import SearchBackend
 
 
 class Setup(Construct):
@@ -25,18 +26,18 @@ class Setup(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        domain: SearchDomain,
+        search: SearchBackend,
         writer_roles: list[iam.IRole],
         environment: dict[str, str],
         retention_days: Any,
         activity_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        domain.setup_role.add_managed_policy(
+        search.setup_role.add_managed_policy(
             iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
         )
         acknowledge(
-            domain.setup_role,
+            search.setup_role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "CloudWatch Logs write access for the setup function's own logs, and nothing else.",
         )
@@ -44,16 +45,16 @@ class Setup(Construct):
             self,
             "Function",
             handler="handler.app.setup_handler",
-            role=domain.setup_role,
+            role=search.setup_role,
             timeout=Duration.minutes(5),
             memory_size=256,
             environment={**environment, "RDSAUDIT_ENSURE_TEMPLATE": "false"},
             description="rdsaudit setup: index template, ISM policy, roles, Dashboards objects",
         )
         self.function = function
-        domain.allow_setup(environment["RDSAUDIT_INDEX_PREFIX"], activity_prefix)
+        search.allow_setup(environment["RDSAUDIT_INDEX_PREFIX"], activity_prefix)
         self.resource: CustomResource | None = None
-        if domain.created and domain.admin_role_arn:
+        if search.setup_by_admins:
             CfnOutput(
                 self,
                 "InvokeOnce",
@@ -90,6 +91,7 @@ class Setup(Construct):
             properties={
                 "RetentionDays": retention_days,
                 "RoleArns": [r.role_arn for r in writer_roles],
+                **search.setup_properties(),
                 # re-run setup whenever the code or the mappings change
                 "Version": source_hash()[:16],
             },

@@ -22,6 +22,8 @@ from rdsaudit_cdk.log_groups import retained_log_group, retention_parameter
 from rdsaudit_cdk.nag import acknowledge
 from rdsaudit_cdk.network import Network
 from rdsaudit_cdk.operators import Operators
+from rdsaudit_cdk.search import SearchBackend
+from rdsaudit_cdk.serverless import ServerlessCollection
 from rdsaudit_cdk.setup_resource import Setup
 
 
@@ -44,6 +46,10 @@ class StackConfig:
     admin_role_arn: str = ""  # the people's IAM role: the created domain's fine-grained access master
     kms_key_arn: str = ""  # bring your own key for the domain, dead letters, queues and archive; empty: create one
     export_index: bool = False  # the exporter also indexes what it copies
+    serverless: str = ""  # timeseries | search: an OpenSearch Serverless collection instead of a domain
+    collection_name: str = "rdsaudit"  # that collection's name
+    serverless_dashboards: bool = False  # its Dashboards reachable (from the collection's network), or not at all
+    reader_role_arn: str = ""  # Serverless: a role that may read the indices (data access policy)
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -71,6 +77,10 @@ class StackConfig:
             admin_role_arn=str(ctx("adminRoleArn", "")),
             kms_key_arn=str(ctx("kmsKeyArn", "")),
             export_index=str(ctx("exportIndex", "false")).lower() == "true",
+            serverless=str(ctx("serverless", "")).strip().lower(),
+            collection_name=str(ctx("collectionName", "rdsaudit")),
+            serverless_dashboards=str(ctx("serverlessDashboards", "false")).lower() == "true",
+            reader_role_arn=str(ctx("readerRoleArn", "")),
         )
 
 
@@ -128,7 +138,7 @@ class RdsAuditStack(Stack):
                 type="Number",
                 default=90,
                 min_value=1,
-                description="Delete daily indices after this many days (ISM)",
+                description="Delete daily indices after this many days (ISM; on Serverless, a lifecycle policy)",
             ),
             "dead_letter_days": CfnParameter(
                 self,
@@ -147,6 +157,7 @@ class RdsAuditStack(Stack):
                 vpc_id=config.vpc_id,
                 subnet_ids=config.vpc_subnet_ids,
                 availability_zones=config.vpc_availability_zones,
+                target="OpenSearch Serverless VPC endpoint" if config.serverless else "OpenSearch domain",
             )
         if network is not None:
             acknowledge(
@@ -157,26 +168,20 @@ class RdsAuditStack(Stack):
             )
         retention_parameter(self)
         DataKey(self, "DataKey", key_arn=config.kms_key_arn)
-        domain = SearchDomain(
-            self,
-            "Search",
-            endpoint=config.domain_endpoint,
-            arn=config.domain_arn,
-            network=network,
-            admin_role_arn=config.admin_role_arn,
-        )
-        forwarder = Forwarder(self, "Forwarder", domain=domain, params=params)
-        # Every role that writes to the domain, mapped to rdsaudit_writer by setup.
-        operators = Operators(self, "Operators", forwarder=forwarder, domain=domain)
+        search = search_backend(self, config, network)
+        forwarder = Forwarder(self, "Forwarder", search=search, params=params)
+        # Every role that writes: mapped to rdsaudit_writer by setup on a domain, named in the data access policy
+        # of a collection.
+        operators = Operators(self, "Operators", forwarder=forwarder, search=search)
         writers: list[iam.IRole] = [forwarder.function.role, operators.replay_role]  # type: ignore[list-item]
-        backfill = Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
+        backfill = Backfill(self, "Backfill", search=search, forwarder=forwarder, archive_bucket=config.archive_bucket)
         if config.archive_bucket:
             writers.append(backfill.function.role)  # type: ignore[arg-type]
         if config.activity_stream_arn:
             activity = ActivityStreams(
                 self,
                 "ActivityStreams",
-                domain=domain,
+                search=search,
                 forwarder=forwarder,
                 stream_arn=config.activity_stream_arn,
                 kms_key_arn=config.activity_kms_key_arn,
@@ -188,7 +193,7 @@ class RdsAuditStack(Stack):
                 self,
                 "Exporter",
                 forwarder=forwarder,
-                domain=domain,
+                search=search,
                 instances=config.export_instances,
                 archive_bucket=config.archive_bucket,
                 index=config.export_index,
@@ -198,7 +203,7 @@ class RdsAuditStack(Stack):
         setup = Setup(
             self,
             "Setup",
-            domain=domain,
+            search=search,
             writer_roles=writers,
             environment=forwarder.environment,
             retention_days=params["retention"].value_as_number,
@@ -265,6 +270,36 @@ class RdsAuditStack(Stack):
             "The CDK custom-resource provider framework's own functions use the basic execution role.",
         )
         singleton_logs(self)
+
+
+def search_backend(stack: Stack, config: StackConfig, network: Network | None) -> SearchBackend:
+    """A collection (`rdsaudit:serverless`), an existing domain (`rdsaudit:domainEndpoint`), or a new domain."""
+    if config.serverless:
+        if config.domain_endpoint or config.domain_arn:
+            raise ValueError("rdsaudit:serverless creates a collection: leave rdsaudit:domainEndpoint/domainArn empty")
+        return ServerlessCollection(
+            stack,
+            "Serverless",
+            collection_type=config.serverless,
+            name=config.collection_name,
+            network=network,
+            admin_role_arn=config.admin_role_arn,
+            reader_role_arn=config.reader_role_arn,
+            dashboards=config.serverless_dashboards,
+        )
+    if config.reader_role_arn or config.serverless_dashboards:
+        raise ValueError(
+            "rdsaudit:readerRoleArn and rdsaudit:serverlessDashboards apply to a Serverless collection "
+            "(rdsaudit:serverless); on a domain, map readers to rdsaudit_reader"
+        )
+    return SearchDomain(
+        stack,
+        "Search",
+        endpoint=config.domain_endpoint,
+        arn=config.domain_arn,
+        network=network,
+        admin_role_arn=config.admin_role_arn,
+    )
 
 
 def singleton_logs(stack: Stack) -> None:

@@ -14,4 +14,6 @@ def options_from_properties(props: dict[str, Any]) -> SetupOptions:
         warm_after_days=int(warm) if warm not in (None, "") else None,
         role_arns=[r for r in props.get("RoleArns", []) if r],
         dashboards_url=props.get("DashboardsUrl") or None,
+        # Serverless (CDK `rdsaudit:serverless`): the collection whose lifecycle policy keeps the retention
+        aoss_collection=props.get("AossCollection") or None,
     )

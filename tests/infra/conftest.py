@@ -44,7 +44,10 @@ def template(stack: Any) -> Any:
     return Template.from_stack(stack)
 
 
+CONTRACTS = ("test_iam_contract.py", "test_serverless_contract.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The IAM contract reads what the integration tests recorded in this session: run it after everything."""
-    contract = [i for i in items if i.path.name == "test_iam_contract.py"]
-    items[:] = [i for i in items if i.path.name != "test_iam_contract.py"] + contract
+    """The IAM contracts read what the integration tests recorded in this session: run them after everything."""
+    contract = [i for i in items if i.path.name in CONTRACTS]
+    items[:] = [i for i in items if i.path.name not in CONTRACTS] + contract

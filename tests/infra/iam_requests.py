@@ -18,7 +18,11 @@ points in the stack. Rules modelled here, each as documented by AWS:
 - SQS with a KMS key: SendMessage needs kms:GenerateDataKey, ReceiveMessage kms:Decrypt ("Key management",
   Amazon SQS Developer Guide), encryption context aws:sqs:arn.
 - OpenSearch: an HTTP request is es:ESHttp<Method> on the domain ARN followed by the path ("Identity and Access
-  Management in Amazon OpenSearch Service").
+  Management in Amazon OpenSearch Service"). On a Serverless collection, IAM authorizes every data-plane request as
+  aoss:APIAccessAll on the collection ARN (its only resource type, "Actions, resources, and condition keys for
+  Amazon OpenSearch Serverless"); what the request may do there is the data access policy's decision
+  (tests/infra/aoss_access.py). The opensearchserverless API (signing name aoss) is aoss:<Operation>; the lifecycle
+  policy actions have no resource type, so their resource is "*".
 - RDS: the complete-file download (REST, SigV4 service rds) is rds:DownloadCompleteDBLogFile ("Downloading a
   database log file", Amazon RDS User Guide).
 """
@@ -106,6 +110,13 @@ class Stack:
             raise Unmapped(f"no function with handler.app.{HANDLERS[entry]} in the stack")
         return str(fn["role"])
 
+    def collection(self) -> tuple[str, str] | None:
+        """(ARN, name) of the stack's OpenSearch Serverless collection, if it writes to one."""
+        for lid, r in self.template.resources.items():
+            if r["Type"] == "AWS::OpenSearchServerless::Collection":
+                return self.template.get_att(lid, "Arn"), str(r["Properties"]["Name"])
+        return None
+
     def on_failure_queue(self) -> str:
         fn = self.functions["lambda_handler"]["id"]
         for r in self.template.resources.values():
@@ -174,6 +185,9 @@ class Translator:
     def requests(self, call: dict[str, Any]) -> list[Request]:
         entry = call["entry"]
         if call["kind"] == "http":
+            collection = self.stack.collection()
+            if collection is not None:
+                return [Request(entry, "aoss:APIAccessAll", collection[0])]
             method = call["method"].capitalize()
             resource = f"arn:{PARTITION}:es:{REGION}:{ACCOUNT}:domain/{DOMAIN_NAME}{self.es_path(call)}"
             return [Request(entry, f"es:ESHttp{method}", resource)]
@@ -187,6 +201,8 @@ class Translator:
         service, operation, params = call["service"], call["operation"], call["params"]
         if service == "s3":
             return self._s3(call)
+        if service == "aoss" and operation.endswith("LifecyclePolicy") and self.stack.collection():
+            return [Request(entry, f"aoss:{operation}", "*")]
         if service == "sqs" and entry == "replay":
             queue = self.stack.on_failure_queue()  # the queue replay is pointed at (--queue) is this one
             out = [Request(entry, f"sqs:{operation}", queue)]

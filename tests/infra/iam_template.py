@@ -59,7 +59,9 @@ class Template:
             return DOMAIN_NAME
         if kind == "AWS::SNS::Topic":
             return f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}"
-        return name  # buckets, functions, roles, log groups: their name
+        if kind == "AWS::OpenSearchServerless::VpcEndpoint":
+            return f"vpce-{name}"
+        return name  # buckets, functions, roles, log groups, Serverless collections (their id): their name
 
     def get_att(self, lid: str, attribute: str) -> str:
         kind = self.resources[lid]["Type"]
@@ -73,6 +75,7 @@ class Template:
             "AWS::OpenSearchService::Domain": f"arn:{PARTITION}:es:{REGION}:{ACCOUNT}:domain/{DOMAIN_NAME}",
             "AWS::Logs::LogGroup": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
             "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}",
+            "AWS::OpenSearchServerless::Collection": f"arn:{PARTITION}:aoss:{REGION}:{ACCOUNT}:collection/{name}",
         }
         if attribute == "Arn" and kind in arns:
             return arns[kind]
@@ -82,6 +85,10 @@ class Template:
             return f"{name}.s3.{REGION}.amazonaws.com"
         if kind == "AWS::OpenSearchService::Domain" and attribute == "DomainEndpoint":
             return f"search-{DOMAIN_NAME}.{REGION}.es.amazonaws.com"
+        if kind == "AWS::OpenSearchServerless::Collection" and attribute == "CollectionEndpoint":
+            return f"https://{name}.{REGION}.aoss.amazonaws.com"
+        if kind == "AWS::OpenSearchServerless::Collection" and attribute == "DashboardEndpoint":
+            return f"https://{name}.{REGION}.aoss.amazonaws.com/_dashboards"
         raise Unresolved(f"Fn::GetAtt {lid}.{attribute} ({kind})")
 
     def resolve(self, value: Any) -> Any:
