@@ -22,7 +22,7 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
         "--lease-seconds",
         type=float,
         default=900,
-        help="how long an unfinished run's claim on an instance is honoured (default: Lambda's maximum)",
+        help="seconds an unfinished run's claim on an instance is honoured (default 900: Lambda's longest run)",
     )
     e.set_defaults(run=run)
 

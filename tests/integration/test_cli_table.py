@@ -276,6 +276,38 @@ SIMPLE: list[Row] = [
         0,
     ),
     (
+        "an endpoint that is not OpenSearch",
+        lambda c: ["backfill", str(c.src)],
+        lambda c: {"OPENSEARCH_URL": c.env["WEBPAGE"]},
+        "rdsaudit backfill: http://127.0.0.1:",  # … does not answer like OpenSearch …: set OPENSEARCH_URL …
+        1,
+        0,
+    ),
+    (
+        "credentials in the URL",
+        lambda c: ["backfill", str(c.src)],
+        lambda c: {"OPENSEARCH_URL": "http://admin:Hunter2-Zq@127.0.0.1:9200"},
+        "rdsaudit backfill: OPENSEARCH_URL must not carry credentials (user:password@): set OPENSEARCH_AUTH=basic",
+        2,
+        0,
+    ),
+    (
+        "a typo in an option",
+        lambda c: ["backfill", "--sinse", "2024-01-01", str(c.src)],
+        NO_ENV,
+        "rdsaudit backfill: unrecognized arguments: --sinse; did you mean --since?",
+        2,
+        0,
+    ),
+    (
+        "replay on a machine where nothing failed yet",
+        lambda c: ["replay"],
+        lambda c: {"RDSAUDIT_DEAD_LETTER": ""},
+        "",
+        0,
+        None,
+    ),
+    (
         "the node refuses the credentials",
         lambda c: ["backfill", str(c.src)],
         lambda c: {"OPENSEARCH_URL": c.env["REFUSING"]},
@@ -287,9 +319,35 @@ SIMPLE: list[Row] = [
 
 
 @pytest.fixture
-def world(case: Case, moto_endpoint: str, refusing_node: str) -> Case:
-    case.env.update({"CLOSED": closed_url(), "MOTO": moto_endpoint, "REFUSING": refusing_node})
+def world(case: Case, moto_endpoint: str, refusing_node: str, web_page: str) -> Case:
+    case.env.update({"CLOSED": closed_url(), "MOTO": moto_endpoint, "REFUSING": refusing_node, "WEBPAGE": web_page})
     return case
+
+
+@pytest.fixture(scope="module")
+def web_page() -> Iterator[str]:
+    """Any web server that is not OpenSearch (a pasted Dashboards or proxy URL): HTML to every request."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Page(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            return
+
+        def _any(self) -> None:
+            body = b"<!DOCTYPE html>\n<html><body><h1>Welcome</h1>\n</body></html>\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_HEAD = _any
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -333,10 +391,21 @@ def test_row(row: Row, world: Case) -> None:
     assert done.returncode == code, done.stderr
     if message:
         assert one_line(done.stderr).startswith(message)
+        assert "Hunter2-Zq" not in done.stderr + done.stdout  # a credential is never echoed
     else:
         assert done.stderr == "", done.stderr
     if docs is not None:
         assert world.docs() == docs
+
+
+def test_not_opensearch_says_what_to_set(world: Case) -> None:
+    done = world.run("backfill", str(world.src), env={"OPENSEARCH_URL": world.env["WEBPAGE"]})
+    assert "does not answer like OpenSearch" in done.stderr and "set OPENSEARCH_URL" in done.stderr
+
+
+def test_nothing_to_replay_is_said(world: Case) -> None:
+    done = world.run("replay", env={"RDSAUDIT_DEAD_LETTER": ""})
+    assert done.stdout.startswith("nothing to replay: ./dead-letter does not exist")
 
 
 def test_binary_file_says_why(world: Case) -> None:
