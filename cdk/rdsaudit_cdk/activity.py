@@ -54,7 +54,7 @@ class ActivityStreams(Construct):
         )
         forwarder.allow_dead_letters(role)
         search.allow_writer(role, [ACTIVITY_PREFIX])
-        failed = sqs.Queue(
+        self.on_failure = failed = sqs.Queue(
             self,
             "OnFailure",
             encryption=sqs.QueueEncryption.KMS,

@@ -34,6 +34,7 @@ class Alarms(Construct):
         threshold: Any,
         period_seconds: Any,
         backfill: sfn.StateMachine | None = None,
+        activity_failures: Any = None,
     ) -> None:
         super().__init__(scope, construct_id)
         key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="rdsaudit alarm topic")
@@ -104,6 +105,14 @@ class Alarms(Construct):
             forwarder.on_failure.metric_approximate_number_of_messages_visible(period=five, statistic="Maximum"),
             "Events Lambda gave up on are waiting: fix the cause, then run `rdsaudit replay --queue`.",
         )
+        if activity_failures is not None:
+            # The stream mapping gives up on a batch after its retries or the record age: only shard and sequence
+            # pointers land here, and the records themselves expire with the stream's retention.
+            alarm(
+                "ActivityOnFailureQueue",
+                activity_failures.metric_approximate_number_of_messages_visible(period=five, statistic="Maximum"),
+                "Activity Streams records Lambda gave up on: read them from the stream before its retention ends.",
+            )
         # The forwarder prints one JSON line per invocation; these count what went to the dead-letter bucket.
         for name, pattern, value, description in (
             (

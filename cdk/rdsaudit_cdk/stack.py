@@ -177,6 +177,7 @@ class RdsAuditStack(Stack):
         backfill = Backfill(self, "Backfill", search=search, forwarder=forwarder, archive_bucket=config.archive_bucket)
         if config.archive_bucket:
             writers.append(backfill.function.role)  # type: ignore[arg-type]
+        activity = None
         if config.activity_stream_arn:
             activity = ActivityStreams(
                 self,
@@ -261,6 +262,7 @@ class RdsAuditStack(Stack):
             threshold=params["failed_threshold"].value_as_number if groups else 0,
             period_seconds=params["failed_period"].value_as_number if groups else 300,
             backfill=backfill.state_machine,
+            activity_failures=activity.on_failure if activity is not None else None,
         )
         if config.auto_subscribe:
             AutoSubscribe(self, "AutoSubscribe", forwarder=forwarder.function)

@@ -225,3 +225,17 @@ def test_cfn_lint_on_the_full_context(tmp_path: Path, variant: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alarm_on_activity_records_given_up(full: Template) -> None:
+    """The stream mapping's on-failure queue holds only pointers to records that expire with the stream."""
+    [queue] = [k for k in resources(full, "AWS::SQS::Queue") if k.startswith("ActivityStreamsOnFailure")]
+    full.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}],
+            "AlarmActions": Match.any_value(),
+        },
+    )
