@@ -29,9 +29,18 @@ class TransformOptions(NamedTuple):
     mask_secrets: bool = True
 
 
+# The action line of a bulk `create`, up to the id (index names and ids here need no JSON escaping).
+_ACTION_HEAD = b'{"create":{"_index":"%s","_id":"'
+_ACTION_TAIL = b'"}}\n'
+_dumps = orjson.dumps
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+# An Action per line: tuple.__new__ builds it in C, where the NamedTuple's generated __new__ is Python code.
+_new_action = tuple.__new__
+
+
 def create_body(index: str, doc_id: str, doc: dict[str, Any]) -> bytes:
-    """The two NDJSON lines of a bulk `create` (index names and ids here need no JSON escaping)."""
-    return b'{"create":{"_index":"%s","_id":"%s"}}\n%s\n' % (index.encode(), doc_id.encode(), orjson.dumps(doc))
+    """The two NDJSON lines of a bulk `create`."""
+    return _ACTION_HEAD % index.encode() + doc_id.encode() + _ACTION_TAIL + _dumps(doc, option=_NEWLINE)
 
 
 def _digest(line: str) -> tuple[str, bytes]:
@@ -71,19 +80,30 @@ class BatchTransformer:
     """Turns the events of one batch (a payload, an object) into actions, in order.
 
     Keeps the per-batch state the rules need: how often each line was seen (ids of byte-identical lines) and the
-    last parsed time (the time of an unparseable line that carries none of its own).
+    last parsed time (the time of an unparseable line that carries none of its own). A caller that splits one
+    batch across processes passes each part the state it starts from (`last`) and its own `occurrences`.
     """
 
-    def __init__(self, ctx: Context, options: TransformOptions, fallback_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        options: TransformOptions,
+        fallback_ms: int | None = None,
+        *,
+        occurrences: Occurrences | None = None,
+        last: tuple[str, str] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.options = options
-        self._occurrences = Occurrences()
-        self._last: tuple[str, str] | None = None
+        self._occurrences = Occurrences() if occurrences is None else occurrences
+        self._last = last
         self._fallback_ms = fallback_ms
+        self._heads: dict[str, tuple[str, bytes]] = {}  # day → index name, action line up to the id
 
     def actions(self, events: Iterable[RawEvent]) -> Iterator[Action]:
+        action = self.action
         for event in events:
-            yield self.action(event)
+            yield action(event)
 
     def action(self, event: RawEvent, doc_id: str | None = None) -> Action:
         """`doc_id` overrides the derived id (a replay keeps the id the line was first given)."""
@@ -98,21 +118,31 @@ class BatchTransformer:
         if isinstance(rec, AuditRecord):
             self._last = (rec.timestamp, rec.day)
 
+    @property
+    def last(self) -> tuple[str, str] | None:
+        """Timestamp and day of the last parsed line so far."""
+        return self._last
+
     def _action(self, line: str, digest: bytes, timestamp_ms: int | None, doc_id: str | None = None) -> Action:
         occurrence = self._occurrences.next(digest)
         rec = parse_line(line)
-        flagged = not isinstance(rec, AuditRecord)
         if isinstance(rec, AuditRecord):
             doc = audit_document(rec, self.ctx, mask=self.options.mask_secrets)
+            timestamp = rec.timestamp
             day = rec.day
-            self._last = (rec.timestamp, rec.day)
+            self._last = (timestamp, day)
+            flagged = False
         else:
             timestamp, day = self._time_for_failure(timestamp_ms)
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
-        index = index_name(self.options.index_prefix, day)
+            flagged = True
+        head = self._heads.get(day)
+        if head is None:
+            index = index_name(self.options.index_prefix, day)
+            head = self._heads[day] = (index, _ACTION_HEAD % index.encode())
         doc_id = doc_id or id_from_digest(digest, occurrence)
-        body = create_body(index, doc_id, doc)
-        return Action(index, doc_id, body, line, doc["@timestamp"], timestamp_ms, flagged)
+        body = head[1] + doc_id.encode() + _ACTION_TAIL + _dumps(doc, option=_NEWLINE)
+        return _new_action(Action, (head[0], doc_id, body, line, timestamp, timestamp_ms, flagged))
 
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
         if timestamp_ms is not None:
