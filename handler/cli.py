@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.model import COUNT_NAMES, Action
-from handler.transforms.batch import BatchTransformer, TransformOptions
-from handler.transforms.context import cloudwatch_context
+from handler.model import COUNT_NAMES
+from handler.transforms.batch import TransformOptions
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--owner", help="account id for the context")
     p.add_argument("--index-prefix", default="rdsaudit")
     p.add_argument("--no-mask", action="store_true", help="do not mask passwords in SQL")
+    p.add_argument("--workers", type=int, help="processes for a large raw file (default: up to 2, the CPUs there are)")
     p.set_defaults(func=cmd_parse)
 
     b = sub.add_parser("backfill", help="index historical audit logs from S3 or local files")
@@ -233,7 +233,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
     """What the forwarder would index: the same framing as backfill (gzip, exports, Firehose objects), the same
     context rules, transform and encoder, so `parse FILE` and a backfill of FILE agree document for document."""
     from handler.config import valid_index_prefix
-    from handler.sources.framing import is_skipped_object, read_batches
+    from handler.parse_output import ParseRequest, default_workers, write_records
+    from handler.sources.framing import is_skipped_object
     from handler.sources.objects import local_ref
 
     if not valid_index_prefix(args.index_prefix):
@@ -244,29 +245,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if ref is not None and is_skipped_object(ref.key):
         print(f"rdsaudit parse: skipped {args.file}: CloudWatch's export write test, not audit lines", file=sys.stderr)
         return 0
-    out = sys.stdout.buffer
+    request = ParseRequest(options, args.log_group, args.log_stream, args.owner, ref.last_modified_ms if ref else None)
     stream = sys.stdin.buffer if ref is None else open(ref.uri, "rb")  # noqa: SIM115
     try:
-        for batch in read_batches(stream, ref.key if ref else "", args.log_group):
-            ctx = batch.ctx
-            if args.log_stream or args.owner:
-                ctx = cloudwatch_context(args.log_group or ctx.log_group, args.log_stream, args.owner)
-            transformer = BatchTransformer(ctx, options, fallback_ms=ref.last_modified_ms if ref else None)
-            block: list[bytes] = []
-            for action in transformer.actions(batch.events):
-                block.append(parse_record(action))
-                if len(block) >= 1000:
-                    out.write(b"".join(block))
-                    block.clear()
-            out.write(b"".join(block))
-        out.flush()
+        size, workers = (ref.size if ref else 0), args.workers or default_workers()
+        write_records(stream, ref.key if ref else "", sys.stdout.buffer, request, size=size, workers=workers)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
     return 0
-
-
-def parse_record(action: Action) -> bytes:
-    """`{"index":…,"id":…,"doc":…}` built from the bulk body's own bytes: no decoding and encoding again."""
-    doc = action.body.split(b"\n", 2)[1]
-    return b'{"index":"%s","id":"%s","doc":%s}\n' % (action.index_name.encode(), action.doc_id.encode(), doc)

@@ -1,0 +1,190 @@
+"""`rdsaudit parse`: the documents the forwarder would index, as `{"index":…,"id":…,"doc":…}` lines, written in
+large blocks from the bulk body's own bytes (one encoder for both).
+
+A large raw audit file is transformed by several processes, its output still in file order and byte-identical to
+one process's. Everything in a file shares one id scope, so the split keeps the two pieces of per-batch state:
+- the occurrence counter of byte-identical lines (part of the id): each worker reports its lines' digests and
+  writes every id as a first occurrence; this process runs the one counter over all digests in file order and
+  rewrites the ids of the repeats (rare: a repeat needs the same microsecond, or second, connection and query);
+- the time of the last parsed line (the time of an unparseable line that has none): this process finds it at the
+  end of each block before handing the next block out, so each worker starts from it.
+Other formats (exports, whose messages span lines, and Firehose objects), stdin and small files are read by one
+process through `read_batches`, as backfill reads them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import IO, NamedTuple, cast
+
+from handler.errors import DecodeError
+from handler.model import Action, Context
+from handler.sources.framing import (
+    RAW,
+    PeekedStream,
+    decompressed,
+    detect_format,
+    iter_lines,
+    object_context,
+    raw_events,
+    read_batches,
+)
+from handler.transforms.audit_line import AuditRecord, parse_line
+from handler.transforms.batch import BatchTransformer, Occurrences, TransformOptions
+from handler.transforms.context import cloudwatch_context
+from handler.transforms.document import id_from_digest
+
+PARALLEL_FROM_BYTES = 16 << 20  # below this a second process costs more than it saves
+BLOCK_BYTES = 4 << 20  # what one worker transforms at a time: whole lines, a few thousand of them
+_RECORD_HEAD = b'{"index":"%s","id":"%s","doc":'
+
+
+class ParseRequest(NamedTuple):
+    """What `rdsaudit parse` was asked for, besides the input."""
+
+    options: TransformOptions
+    log_group: str | None = None
+    log_stream: str | None = None
+    owner: str | None = None
+    fallback_ms: int | None = None  # the file's time: for an unparseable line before any parsed one
+
+
+def default_workers() -> int:
+    """Both cores where there are two; more rarely pay here, since this process writes every record."""
+    return min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def write_records(
+    raw: IO[bytes], key: str, out: IO[bytes], request: ParseRequest, *, size: int = 0, workers: int = 1
+) -> None:
+    """Records for every line of `raw` (named `key`, `size` bytes when known) onto `out`."""
+    if workers > 1 and size >= PARALLEL_FROM_BYTES and raw.seekable():
+        stream = decompressed(raw)
+        head = _read(stream, 64)
+        if detect_format(head) == RAW:
+            ctx = _context(object_context(key, RAW, request.log_group), request)
+            _write_parallel(cast(IO[bytes], PeekedStream(stream, head)), ctx, out, request, workers)
+            return
+        raw.seek(0)
+    for batch in read_batches(raw, key, request.log_group):
+        transformer = BatchTransformer(_context(batch.ctx, request), request.options, fallback_ms=request.fallback_ms)
+        block: list[bytes] = []
+        for action in transformer.actions(batch.events):
+            block.append(parse_record(action))
+            if len(block) == 2000:
+                out.write(b"".join(block))
+                block.clear()
+        out.write(b"".join(block))
+    out.flush()
+
+
+def parse_record(action: Action) -> bytes:
+    """`{"index":…,"id":…,"doc":…}` around the document's bytes in the bulk body: no decoding, no encoding again."""
+    body = action.body
+    doc = body[body.index(b"\n") + 1 : -1]
+    return _RECORD_HEAD % (action.index_name.encode(), action.doc_id.encode()) + doc + b"}\n"
+
+
+def _context(ctx: Context, request: ParseRequest) -> Context:
+    """--log-stream or --owner: the context as if the lines had come from that stream."""
+    if request.log_stream or request.owner:
+        return cloudwatch_context(request.log_group or ctx.log_group, request.log_stream, request.owner)
+    return ctx
+
+
+def _read(stream: IO[bytes], n: int) -> bytes:
+    try:
+        return stream.read(n)
+    except (OSError, EOFError, zlib.error) as e:
+        raise DecodeError(f"unreadable content: {e}") from None
+
+
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    """Whole lines, about BLOCK_BYTES at a time (a longer line makes a longer block)."""
+    rest = b""
+    while piece := _read(stream, BLOCK_BYTES):
+        data = rest + piece
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut]
+        rest = data[cut:]
+    if rest:
+        yield rest
+
+
+class _BlockResult(NamedTuple):
+    records: list[bytes]
+    digests: list[bytes]  # of every line, in order: the parent assigns the occurrences
+
+
+class _Digests(Occurrences):
+    """Records each line's digest and calls every line a first occurrence (the parent, which sees the whole file,
+    assigns the real ones afterwards)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[bytes] = []
+
+    def next(self, digest: bytes) -> int:
+        self.seen.append(digest)
+        return 0
+
+
+_worker: tuple[Context, ParseRequest] | None = None
+
+
+def _start_worker(ctx: Context, request: ParseRequest) -> None:
+    global _worker
+    _worker = (ctx, request)
+
+
+def _transform_block(block: bytes, last: tuple[str, str] | None) -> _BlockResult:
+    assert _worker is not None
+    ctx, request = _worker
+    digests = _Digests()
+    transformer = BatchTransformer(
+        ctx, request.options, fallback_ms=request.fallback_ms, occurrences=digests, last=last
+    )
+    records = [parse_record(a) for a in transformer.actions(raw_events(iter_lines(io.BytesIO(block))))]
+    return _BlockResult(records, digests.seen)
+
+
+def _last_time(block: bytes, before: tuple[str, str] | None) -> tuple[str, str] | None:
+    """Timestamp and day of the block's last parsed line, else what held before it (almost always the block's
+    very last line parses, so this parses one line)."""
+    for data in reversed(block.split(b"\n")):
+        for event in raw_events([data]):
+            rec = parse_line(event.line)
+            if isinstance(rec, AuditRecord):
+                return rec.timestamp, rec.day
+    return before
+
+
+def _write_parallel(stream: IO[bytes], ctx: Context, out: IO[bytes], request: ParseRequest, workers: int) -> None:
+    occurrences = Occurrences()
+    last: tuple[str, str] | None = None
+    pending: deque[Future[_BlockResult]] = deque()
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ctx, request)) as pool:
+        for block in _blocks(stream):
+            pending.append(pool.submit(_transform_block, block, last))
+            last = _last_time(block, last)
+            if len(pending) > 2 * workers:  # bounded read-ahead: a 10 GB file never sits in memory
+                _write_block(pending.popleft().result(), occurrences, out)
+        while pending:
+            _write_block(pending.popleft().result(), occurrences, out)
+    out.flush()
+
+
+def _write_block(result: _BlockResult, occurrences: Occurrences, out: IO[bytes]) -> None:
+    records = result.records
+    for i, digest in enumerate(result.digests):
+        occurrence = occurrences.next(digest)
+        if occurrence:  # a repeat: its id counts the earlier identical lines, here or in earlier blocks
+            first = b'"id":"%s"' % id_from_digest(digest).encode()
+            records[i] = records[i].replace(first, b'"id":"%s"' % id_from_digest(digest, occurrence).encode(), 1)
+    out.write(b"".join(records))
