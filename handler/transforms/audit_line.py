@@ -190,12 +190,53 @@ def _quoted_object(rest: str) -> tuple[str, str | None] | None:
     return unescape(rest[1:end]), (rest[end + 2 :] if end + 1 < len(rest) else None)
 
 
+def _timestamp(ts_raw: str) -> tuple[str, str, str] | ParseFailure:
+    """ISO timestamp, day and dialect (MariaDB's until the tail says RDS MySQL) of the first field."""
+    if len(ts_raw) == 16 and ts_raw.isdigit() and ts_raw.isascii():
+        second_day = _aurora_second(ts_raw[:10])
+        if isinstance(second_day, ParseFailure):
+            return second_day
+        return second_day[0] + "." + ts_raw[10:] + "Z", second_day[1], AURORA  # the last 6 digits: microseconds
+    if len(ts_raw) == 17:
+        second_day = _rds_second(ts_raw)
+        if isinstance(second_day, ParseFailure):
+            return second_day
+        return second_day[0] + "Z", second_day[1], MARIADB
+    return ParseFailure(f"unrecognised timestamp {ts_raw[:40]!r}")
+
+
 # A NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same record in C (per line, it counts).
 _record = tuple.__new__
+
+try:  # the optional compiled scanner (handler/transforms/_scan.c): python -m handler.transforms.accelerator
+    from handler.transforms._scan import scan as _scan
+except ImportError:
+    _scan = None
 
 
 def parse_line(line: str) -> AuditRecord | ParseFailure:
     """Parse one audit line (no export prefix, no line terminator). Never raises.
+
+    With the compiled scanner built, a line of the common shape is split and unescaped in C and only its time
+    and dialect are decided here; it declines every other line, which `parse_line_python` parses.
+    """
+    if _scan is None or (scanned := _scan(line)) is None:
+        return parse_line_python(line)
+    ts_raw, server, user, client, connid, queryid, operation, db, obj, retcode, ctype = scanned
+    when = _timestamp(ts_raw)
+    if isinstance(when, ParseFailure):
+        return when
+    timestamp, day, dialect = when
+    if ctype is None or dialect == AURORA:
+        ctype = ""
+    else:
+        dialect = RDS_MYSQL
+    fields = (timestamp, day, dialect, server, user, client, connid, queryid, operation, db, obj, retcode, ctype)
+    return _record(AuditRecord, fields)
+
+
+def parse_line_python(line: str) -> AuditRecord | ParseFailure:
+    """The parser, and the reference the compiled scanner is tested against.
 
     Written for speed (it runs once per line): the common shapes are decided inline with C-level string methods,
     and the rare ones go to the helpers above; the table and property tests pin the behaviour.
@@ -204,23 +245,10 @@ def parse_line(line: str) -> AuditRecord | ParseFailure:
     if len(parts) < 9:
         return ParseFailure(f"expected at least 10 comma-separated fields, found {len(parts)}")
     ts_raw, server, user, client, connid_raw, queryid_raw, operation, db, rest = parts
-
-    if len(ts_raw) == 16 and ts_raw.isdigit() and ts_raw.isascii():
-        second_day = _aurora_second(ts_raw[:10])
-        if isinstance(second_day, ParseFailure):
-            return second_day
-        second, day = second_day
-        timestamp = second + "." + ts_raw[10:] + "Z"  # the last six digits are the microseconds
-        dialect = AURORA
-    elif len(ts_raw) == 17:
-        second_day = _rds_second(ts_raw)
-        if isinstance(second_day, ParseFailure):
-            return second_day
-        second, day = second_day
-        timestamp = second + "Z"
-        dialect = MARIADB  # refined below once the tail is known
-    else:
-        return ParseFailure(f"unrecognised timestamp {ts_raw[:40]!r}")
+    when = _timestamp(ts_raw)
+    if isinstance(when, ParseFailure):
+        return when
+    timestamp, day, dialect = when
 
     # Fewer than 19 ASCII digits always fit a long; anything else takes the careful path.
     if connid_raw.isdigit() and connid_raw.isascii() and len(connid_raw) < 19:

@@ -8,10 +8,19 @@ from typing import Any
 
 import pytest
 
+from handler import parse_output
 from handler.cli import main
+from handler.transforms import audit_line
+from handler.transforms.batch import TransformOptions
 from tests.events import pinned
 
 PINNED = pinned.load()
+
+
+@pytest.fixture(autouse=True)
+def _pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pure-Python parser here, compiled scanner built or not (test_accelerator.py compares the two)."""
+    monkeypatch.setattr(audit_line, "_scan", None)
 
 
 def _first_difference(actual: list[list[Any]], expected: list[list[Any]]) -> str:
@@ -51,3 +60,36 @@ def expected_parse_output() -> bytes:
 def test_parse_output_is_byte_identical(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert main(["parse", str(pinned_file(tmp_path))]) == 0
     assert capsysbinary.readouterr().out == expected_parse_output()
+
+
+@pytest.mark.parametrize("block_bytes", [700, 4096, 50_000])
+def test_parse_output_is_byte_identical_across_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    """Small blocks: repeats of a line fall in other blocks than its first occurrence, and blocks start with
+    unparseable lines whose time comes from an earlier block."""
+    monkeypatch.setattr(parse_output, "BLOCK_BYTES", block_bytes)
+    path = pinned_file(tmp_path)
+    out = tmp_path / "out.ndjson"
+    request = parse_output.ParseRequest(TransformOptions(), fallback_ms=0)
+    with path.open("rb") as raw, out.open("wb") as sink:
+        parse_output.write_records(raw, str(path), sink, request, size=1 << 30, workers=2)
+    assert out.read_bytes() == expected_parse_output()
+
+
+def test_blocks_of_unparseable_lines_take_the_time_of_an_earlier_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parse_output, "BLOCK_BYTES", 64)
+    lines = [PINNED["lines"][0], *(["garbage"] * 40), PINNED["lines"][0], "garbage", PINNED["lines"][5]] * 3
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(lines))  # no final line break
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"out-{workers}.ndjson"
+        request = parse_output.ParseRequest(TransformOptions(), fallback_ms=1_000)
+        with path.open("rb") as raw, out.open("wb") as sink:
+            parse_output.write_records(raw, str(path), sink, request, size=1 << 30, workers=workers)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0].splitlines()) == len(lines)
