@@ -12,8 +12,9 @@ import codecs
 import re
 import time
 from datetime import datetime
+from collections.abc import Callable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 AURORA = "aurora"
 RDS_MYSQL = "rds_mysql"
@@ -208,6 +209,7 @@ def _timestamp(ts_raw: str) -> tuple[str, str, str] | ParseFailure:
 # A NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same record in C (per line, it counts).
 _record = tuple.__new__
 
+_scan: Callable[[str], tuple[Any, ...] | None] | None
 try:  # the optional compiled scanner (handler/transforms/_scan.c): python -m handler.transforms.accelerator
     from handler.transforms._scan import scan as _scan
 except ImportError:
