@@ -14,12 +14,15 @@ process through `read_batches`, as backfill reads them.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import zlib
+from array import array
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import accumulate
 from typing import IO, NamedTuple, cast
 
 from handler.errors import DecodeError
@@ -68,7 +71,11 @@ def write_records(
         head = _read(stream, 64)
         if detect_format(head) == RAW:
             ctx = _context(object_context(key, RAW, request.log_group), request)
-            _write_parallel(cast(IO[bytes], PeekedStream(stream, head)), ctx, out, request, workers)
+            # A plain file is handed out as (offset, length) ranges that the workers read themselves, rather
+            # than sent through a pipe; decompressed content is sent.
+            path = None if isinstance(stream, gzip.GzipFile) else getattr(raw, "name", None)
+            content = cast(IO[bytes], PeekedStream(stream, head))
+            _write_parallel(raw, content, path if isinstance(path, str) else None, ctx, out, request, workers)
             return
         raw.seek(0)
     for batch in read_batches(raw, key, request.log_group):
@@ -117,9 +124,27 @@ def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
+def _ranges(raw: IO[bytes], size: int) -> Iterator[tuple[int, int]]:
+    """(offset, length) of whole-line blocks of a plain file, found by reading only around each cut."""
+    start = 0
+    while start < size:
+        cut = start + BLOCK_BYTES
+        while cut < size:
+            raw.seek(cut)
+            newline = raw.read(1 << 16).find(b"\n")
+            if newline >= 0:
+                cut += newline + 1
+                break
+            cut += 1 << 16
+        cut = min(cut, size)
+        yield start, cut - start
+        start = cut
+
+
 class _BlockResult(NamedTuple):
-    records: list[bytes]
-    digests: list[bytes]  # of every line, in order: the parent assigns the occurrences
+    records: bytes  # the block's records, in order
+    lengths: array[int]  # of each record, to find one whose id changes
+    digests: bytes  # 16 bytes a line, in order: this process assigns the occurrences
 
 
 class _Digests(Occurrences):
@@ -135,44 +160,79 @@ class _Digests(Occurrences):
         return 0
 
 
-_worker: tuple[Context, ParseRequest] | None = None
+_worker: tuple[Context, ParseRequest, int | None] | None = None
 
 
-def _start_worker(ctx: Context, request: ParseRequest) -> None:
+def _start_worker(ctx: Context, request: ParseRequest, path: str | None) -> None:
     global _worker
-    _worker = (ctx, request)
+    _worker = (ctx, request, None if path is None else os.open(path, os.O_RDONLY))
 
 
-def _transform_block(block: bytes, last: tuple[str, str] | None) -> _BlockResult:
+def _transform_block(block: bytes | tuple[int, int], last: tuple[str, str] | None) -> _BlockResult:
+    """One block's records, from its lines or (a plain file, which workers read themselves rather than have it
+    sent through a pipe) from where they are in the file."""
     assert _worker is not None
-    ctx, request = _worker
+    ctx, request, fd = _worker
+    data = block if isinstance(block, bytes) else _pread(fd, *block)
     digests = _Digests()
     transformer = BatchTransformer(
         ctx, request.options, fallback_ms=request.fallback_ms, occurrences=digests, last=last
     )
-    records = [parse_record(a) for a in transformer.actions(raw_events(iter_lines(io.BytesIO(block))))]
-    return _BlockResult(records, digests.seen)
+    records = [parse_record(a) for a in transformer.actions(raw_events(iter_lines(io.BytesIO(data))))]
+    return _BlockResult(b"".join(records), array("L", map(len, records)), b"".join(digests.seen))
 
 
-def _last_time(block: bytes, before: tuple[str, str] | None) -> tuple[str, str] | None:
-    """Timestamp and day of the block's last parsed line, else what held before it (almost always the block's
-    very last line parses, so this parses one line)."""
-    for data in reversed(block.split(b"\n")):
+def _pread(fd: int | None, offset: int, length: int) -> bytes:
+    assert fd is not None
+    pieces = []
+    while length > 0 and (piece := os.pread(fd, length, offset)):
+        pieces.append(piece)
+        offset, length = offset + len(piece), length - len(piece)
+    return b"".join(pieces)
+
+
+def _last_time(block: bytes, before: tuple[str, str] | None, whole: bool = True) -> tuple[str, str] | None:
+    """Timestamp and day of the last parsed line in `block` (the end of a block; all of it when `whole`), else
+    `before`, or None when not `whole` (look at more). Almost always the very last line parses."""
+    lines = block.split(b"\n")
+    for data in reversed(lines if whole else lines[1:]):  # the first line of a partial tail may be cut
         for event in raw_events([data]):
             rec = parse_line(event.line)
             if isinstance(rec, AuditRecord):
                 return rec.timestamp, rec.day
-    return before
+    return before if whole else None
 
 
-def _write_parallel(stream: IO[bytes], ctx: Context, out: IO[bytes], request: ParseRequest, workers: int) -> None:
+def _range_last_time(raw: IO[bytes], block: tuple[int, int], before: tuple[str, str] | None) -> tuple[str, str] | None:
+    offset, length = block
+    tail = min(length, 1 << 16)
+    raw.seek(offset + length - tail)
+    found = _last_time(raw.read(tail), before, whole=tail == length)
+    if found is None:
+        raw.seek(offset)
+        found = _last_time(raw.read(length), before)
+    return found
+
+
+def _write_parallel(
+    raw: IO[bytes],
+    stream: IO[bytes],
+    path: str | None,
+    ctx: Context,
+    out: IO[bytes],
+    request: ParseRequest,
+    workers: int,
+) -> None:
+    """`path`: the plain file the workers read ranges of; None to send them the content of `stream`."""
+    blocks: Iterator[bytes | tuple[int, int]]
+    blocks = _blocks(stream) if path is None else _ranges(raw, os.fstat(raw.fileno()).st_size)
     occurrences = Occurrences()
     last: tuple[str, str] | None = None
     pending: deque[Future[_BlockResult]] = deque()
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ctx, request)) as pool:
-        for block in _blocks(stream):
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ctx, request, path)) as pool:
+        for block in blocks:
             pending.append(pool.submit(_transform_block, block, last))
-            last = _last_time(block, last)
+            last = _last_time(block, last) if isinstance(block, bytes) else _range_last_time(raw, block, last)
             if len(pending) > 2 * workers:  # bounded read-ahead: a 10 GB file never sits in memory
                 _write_block(pending.popleft().result(), occurrences, out)
         while pending:
@@ -181,10 +241,20 @@ def _write_parallel(stream: IO[bytes], ctx: Context, out: IO[bytes], request: Pa
 
 
 def _write_block(result: _BlockResult, occurrences: Occurrences, out: IO[bytes]) -> None:
-    records = result.records
-    for i, digest in enumerate(result.digests):
-        occurrence = occurrences.next(digest)
-        if occurrence:  # a repeat: its id counts the earlier identical lines, here or in earlier blocks
-            first = b'"id":"%s"' % id_from_digest(digest).encode()
-            records[i] = records[i].replace(first, b'"id":"%s"' % id_from_digest(digest, occurrence).encode(), 1)
+    digests = result.digests
+    repeats = []
+    for i in range(0, len(digests), 16):
+        occurrence = occurrences.next(digests[i : i + 16])
+        if occurrence:
+            repeats.append((i // 16, occurrence))
+    if not repeats:
+        out.write(result.records)
+        return
+    # Repeats of a line get ids that count the earlier identical lines, in this block or in earlier ones.
+    ends = list(accumulate(result.lengths))
+    records = [result.records[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+    for i, occurrence in repeats:
+        digest = digests[16 * i : 16 * i + 16]
+        first = b'"id":"%s"' % id_from_digest(digest).encode()
+        records[i] = records[i].replace(first, b'"id":"%s"' % id_from_digest(digest, occurrence).encode(), 1)
     out.write(b"".join(records))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import codecs
 import re
 import time
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 

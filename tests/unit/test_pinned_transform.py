@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -62,14 +63,17 @@ def test_parse_output_is_byte_identical(tmp_path: Path, capsysbinary: pytest.Cap
     assert capsysbinary.readouterr().out == expected_parse_output()
 
 
-@pytest.mark.parametrize("block_bytes", [700, 4096, 50_000])
+@pytest.mark.parametrize(("block_bytes", "compress"), [(700, False), (4096, False), (50_000, False), (700, True)])
 def test_parse_output_is_byte_identical_across_processes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int, compress: bool
 ) -> None:
     """Small blocks: repeats of a line fall in other blocks than its first occurrence, and blocks start with
-    unparseable lines whose time comes from an earlier block."""
+    unparseable lines whose time comes from an earlier block. Plain files are read by the workers, gzip content
+    is sent to them."""
     monkeypatch.setattr(parse_output, "BLOCK_BYTES", block_bytes)
     path = pinned_file(tmp_path)
+    if compress:
+        path.write_bytes(gzip.compress(path.read_bytes()))
     out = tmp_path / "out.ndjson"
     request = parse_output.ParseRequest(TransformOptions(), fallback_ms=0)
     with path.open("rb") as raw, out.open("wb") as sink:
