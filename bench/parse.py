@@ -6,9 +6,11 @@ code before issue 17, all on the same workload file in one run.
 Each round runs, one process each, interleaved so that load from other work on the machine falls on all alike:
 - `workshop ndjson`: the workshop's regex path as a program, FILE in, NDJSON out (bench/parse_child.py);
 - `parse`: `rdsaudit parse FILE > out`, this checkout (as it runs by default, and with `--workers 1`);
+- `parse pure python`: the same from HEAD's tracked files, when this checkout has the compiled scanner built;
 - `parse before`: the same command from the `--before` commit (extracted with `git archive`);
-- `transform`, `transform before`, `workshop`: CPU seconds of the transform alone (parse + document + id +
-  masking + encoding into bulk bodies) on one core, in-process, over the same lines.
+- `transform`, `transform pure python`, `transform before`, `workshop`: CPU seconds of the transform alone (parse
+  + document + id + masking + encoding into bulk bodies) on one core, in-process, over the same lines as one
+  batch (what a backfill of the file does; a subscription payload is 1,000 lines: bench/transform.py).
 Wall seconds for the programs (what a user waits for) and CPU seconds (user + system, all processes) are both
 reported: median and the spread (min-max) over the rounds. `--end-to-end` adds `python -m bench.end_to_end`
 (needs the local node). `--profile N` prints a cProfile of the transform over the first N lines instead.
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,10 +45,15 @@ def workload_file(directory: Path, count: int) -> Path:
     return path
 
 
+def accelerator_built() -> bool:
+    return any((ROOT / "handler" / "transforms").glob("_scan.*.so"))
+
+
 def checkout(ref: str, directory: Path) -> Path:
-    """The `handler` package as of `ref`, to run the same command against."""
+    """The `handler` package as of `ref` (tracked files only), to run the same command against."""
     tree = directory / f"src-{ref}"
-    if not tree.exists():
+    if ref == "HEAD" or not tree.exists():
+        shutil.rmtree(tree, ignore_errors=True)
         archive = subprocess.run(
             ["git", "archive", "--format=tar", ref, "handler"], cwd=ROOT, check=True, capture_output=True
         ).stdout
@@ -77,7 +85,7 @@ def _spread(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3)}
 
 
-def measure(path: Path, before: Path | None, rounds: int, work: Path) -> dict[str, Any]:
+def measure(path: Path, before: Path | None, pure: Path | None, rounds: int, work: Path) -> dict[str, Any]:
     py = sys.executable
     programs: dict[str, tuple[list[str], Path]] = {
         "workshop ndjson": ([py, str(CHILD), "workshop-ndjson", str(path)], ROOT),
@@ -90,6 +98,9 @@ def measure(path: Path, before: Path | None, rounds: int, work: Path) -> dict[st
         "transform": ([py, str(CHILD), "transform", str(path)], ROOT),
         "workshop": ([py, str(CHILD), "workshop", str(path)], ROOT),
     }
+    if pure is not None:
+        programs["parse pure python"] = ([py, "-m", "handler", "parse", str(path)], pure)
+        transforms["transform pure python"] = ([py, str(CHILD), "transform", str(path)], pure)
     if before is not None:
         programs["parse before"] = ([py, "-m", "handler", "parse", str(path)], before)
         transforms["transform before"] = ([py, str(CHILD), "transform", str(path)], before)
@@ -129,8 +140,13 @@ def measure(path: Path, before: Path | None, rounds: int, work: Path) -> dict[st
             round(b / a, 2) for b, a in zip(transform_cpu["transform before"], transform_cpu["transform"], strict=True)
         ]
         ratios["transform_before_vs_workshop_speed"] = round(tmed["workshop"] / tmed["transform before"], 2)
-        same = Path(outputs["parse"]).read_bytes() == Path(outputs["parse before"]).read_bytes()
-        ratios["parse_output_identical_to_before"] = same
+        before_output = Path(outputs["parse before"]).read_bytes()
+        ratios["parse_outputs_identical_to_before"] = all(
+            Path(out).read_bytes() == before_output for name, out in outputs.items() if name.startswith("parse")
+        )
+        if pure is not None:
+            ratios["parse_pure_python_speedup_wall"] = round(med["parse before"] / med["parse pure python"], 2)
+            ratios["transform_pure_python_speedup"] = round(tmed["transform before"] / tmed["transform pure python"], 2)
     result["ratios"] = ratios
     return result
 
@@ -167,6 +183,9 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         path = workload_file(work, args.lines)
         before = None if args.no_before else checkout(args.before, work)
+        # This checkout runs with the compiled scanner when it is built (python -m handler.transforms.accelerator);
+        # HEAD's tracked files never hold it, so they measure the pure-Python parser alongside.
+        pure = checkout("HEAD", work) if accelerator_built() else None
         out: dict[str, Any] = {
             "machine": machine(),
             "lines": args.lines,
@@ -175,7 +194,8 @@ def main() -> int:
             "before": None if before is None else args.before,
             "load_average_at_start": os.getloadavg(),
         }
-        out |= measure(path, before, args.rounds, work)
+        out["accelerator_built"] = pure is not None
+        out |= measure(path, before, pure, args.rounds, work)
         out["load_average_at_end"] = os.getloadavg()
     if args.end_to_end:
         done = subprocess.run([sys.executable, "-m", "bench.end_to_end"], cwd=ROOT, check=True, capture_output=True)
