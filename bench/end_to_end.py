@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import statistics
 import sys
@@ -76,7 +75,6 @@ def main() -> int:
     p.add_argument("--events", type=int, default=60_000)
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
-    logging.disable(logging.INFO)  # one log line per invocation would be measured too
     events = make_events(args.events)
     rates: dict[str, list[float]] = {"lambda_handler": [], "raw_bulk": []}
     for i in range(args.rounds):
