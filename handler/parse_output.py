@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import tempfile
 import zlib
 from array import array
 from collections import deque
@@ -142,7 +143,7 @@ def _ranges(raw: IO[bytes], size: int) -> Iterator[tuple[int, int]]:
 
 
 class _BlockResult(NamedTuple):
-    records: bytes  # the block's records, in order
+    records: str  # a file holding the block's records, in order (written by the worker, removed by the parent)
     lengths: array[int]  # of each record, to find one whose id changes
     digests: bytes  # 16 bytes a line, in order: this process assigns the occurrences
 
@@ -160,26 +161,36 @@ class _Digests(Occurrences):
         return 0
 
 
-_worker: tuple[Context, ParseRequest, int | None] | None = None
+class _Worker(NamedTuple):
+    ctx: Context
+    request: ParseRequest
+    spool: str  # where blocks of records are left for the parent
+    fd: int | None  # the plain file being parsed
 
 
-def _start_worker(ctx: Context, request: ParseRequest, path: str | None) -> None:
+_worker: _Worker | None = None
+
+
+def _start_worker(ctx: Context, request: ParseRequest, spool: str, path: str | None) -> None:
     global _worker
-    _worker = (ctx, request, None if path is None else os.open(path, os.O_RDONLY))
+    _worker = _Worker(ctx, request, spool, None if path is None else os.open(path, os.O_RDONLY))
 
 
 def _transform_block(block: bytes | tuple[int, int], last: tuple[str, str] | None) -> _BlockResult:
     """One block's records, from its lines or (a plain file, which workers read themselves rather than have it
-    sent through a pipe) from where they are in the file."""
+    sent through a pipe) from where they are in the file. The records go to a file in the spool, which the parent
+    copies to its output in the kernel: sending them back through a pipe copied them three more times."""
     assert _worker is not None
-    ctx, request, fd = _worker
-    data = block if isinstance(block, bytes) else _pread(fd, *block)
+    data = block if isinstance(block, bytes) else _pread(_worker.fd, *block)
     digests = _Digests()
     transformer = BatchTransformer(
-        ctx, request.options, fallback_ms=request.fallback_ms, occurrences=digests, last=last
+        _worker.ctx, _worker.request.options, fallback_ms=_worker.request.fallback_ms, occurrences=digests, last=last
     )
     records = [parse_record(a) for a in transformer.actions(raw_events(iter_lines(io.BytesIO(data))))]
-    return _BlockResult(b"".join(records), array("L", map(len, records)), b"".join(digests.seen))
+    fd, path = tempfile.mkstemp(dir=_worker.spool)
+    with os.fdopen(fd, "wb") as f:
+        f.write(b"".join(records))
+    return _BlockResult(path, array("L", map(len, records)), b"".join(digests.seen))
 
 
 def _pread(fd: int | None, offset: int, length: int) -> bytes:
@@ -229,7 +240,12 @@ def _write_parallel(
     occurrences = Occurrences()
     last: tuple[str, str] | None = None
     pending: deque[Future[_BlockResult]] = deque()
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ctx, request, path)) as pool:
+    # Records wait in memory where there is such a place; TemporaryDirectory makes a private (0700) directory.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+    with (
+        tempfile.TemporaryDirectory(prefix="rdsaudit-parse-", dir=shm) as spool,
+        ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ctx, request, spool, path)) as pool,
+    ):
         for block in blocks:
             pending.append(pool.submit(_transform_block, block, last))
             last = _last_time(block, last) if isinstance(block, bytes) else _range_last_time(raw, block, last)
@@ -247,14 +263,36 @@ def _write_block(result: _BlockResult, occurrences: Occurrences, out: IO[bytes])
         occurrence = occurrences.next(digests[i : i + 16])
         if occurrence:
             repeats.append((i // 16, occurrence))
-    if not repeats:
-        out.write(result.records)
-        return
-    # Repeats of a line get ids that count the earlier identical lines, in this block or in earlier ones.
-    ends = list(accumulate(result.lengths))
-    records = [result.records[start:end] for start, end in zip([0, *ends], ends, strict=False)]
-    for i, occurrence in repeats:
-        digest = digests[16 * i : 16 * i + 16]
-        first = b'"id":"%s"' % id_from_digest(digest).encode()
-        records[i] = records[i].replace(first, b'"id":"%s"' % id_from_digest(digest, occurrence).encode(), 1)
-    out.write(b"".join(records))
+    try:
+        if not repeats:
+            _copy(result.records, out)
+            return
+        # Repeats of a line get ids that count the earlier identical lines, in this block or in earlier ones.
+        with open(result.records, "rb") as f:
+            data = f.read()
+        ends = list(accumulate(result.lengths))
+        records = [data[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+        for i, occurrence in repeats:
+            digest = digests[16 * i : 16 * i + 16]
+            first = b'"id":"%s"' % id_from_digest(digest).encode()
+            records[i] = records[i].replace(first, b'"id":"%s"' % id_from_digest(digest, occurrence).encode(), 1)
+        out.write(b"".join(records))
+    finally:
+        os.unlink(result.records)
+
+
+def _copy(path: str, out: IO[bytes]) -> None:
+    """The file's bytes onto `out`: by sendfile (kernel to kernel) when `out` is a file descriptor."""
+    with open(path, "rb") as f:
+        try:
+            out_fd = out.fileno()
+        except (AttributeError, OSError):  # not a real file, as in tests
+            out.write(f.read())
+            return
+        out.flush()
+        size, offset = os.fstat(f.fileno()).st_size, 0
+        while offset < size:
+            sent = os.sendfile(out_fd, f.fileno(), offset, size - offset)
+            if sent == 0:
+                raise OSError("sendfile wrote nothing")
+            offset += sent
