@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration opensearch-up opensearch-down synth bench fuzz clean
+.PHONY: demo test test-engines lint unit integration opensearch-up opensearch-down synth lock bench fuzz clean chromium
 # jsii prints a banner about Node 20's end of life on every run; synthesis works (see shared toolchain notes).
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -18,6 +18,13 @@ $(STAMP): pyproject.toml requirements.txt
 	@touch $@
 
 venv: $(STAMP)
+
+# The IAM policy evaluator of the contract test (tests/infra/test_iam_contract.py), from its lock file.
+IAM_SIM := tests/infra/iam_simulate
+IAM_STAMP := $(IAM_SIM)/node_modules/.installed
+$(IAM_STAMP): $(IAM_SIM)/package-lock.json
+	@cd $(IAM_SIM) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 opensearch-up:
 	@scripts/opensearch.sh up
@@ -33,14 +40,31 @@ lint: $(STAMP)
 unit: $(STAMP)
 	@$(VENV)/bin/pytest -q tests/unit
 
-test: $(STAMP) opensearch-up lint
+test: $(STAMP) $(IAM_STAMP) opensearch-up chromium lint
 	@$(VENV)/bin/pytest -q -p no:cacheprovider tests
+
+# Each engine of tests/engines/matrix.py in turn, on its own free port and node directory (one node at a time).
+test-engines: $(STAMP)
+	@$(PY) -m tests.engines.run
 
 demo: $(STAMP) opensearch-up
 	@$(PY) scripts/demo.py
 
+# Headless Chromium (Debian's package) for the report's browser check; ~35 s with apt-get update the first time.
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [[ "$$(id -u)" == 0 ]]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+		else echo "chromium is missing and installing it needs root: apt-get install chromium"; exit 0; fi; \
+		$$SUDO apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		echo "could not install chromium (apt-get); the report's browser check will not run"; }
+
 synth: $(STAMP)
 	@cd cdk && ../$(PY) app.py 2> >(grep -v '^b.!!' >&2) && echo "templates in cdk/cdk.out/"
+
+# requirements.lock: the Lambda asset's wheels with their hashes (downloads them; run after changing requirements.txt)
+lock: $(STAMP)
+	@$(PY) cdk/lock_requirements.py
 
 bench: $(STAMP) opensearch-up
 	@$(PY) -m bench.transform
@@ -48,6 +72,7 @@ bench: $(STAMP) opensearch-up
 	@$(PY) -m bench.cold_start
 	@$(PY) -m bench.memory
 	@$(PY) -m bench.backfill
+	@$(PY) -m bench.report
 
 fuzz: $(STAMP) opensearch-up
 	@$(PY) -m bench.fuzz --lines 1000000 --payloads 3000

@@ -2,7 +2,9 @@
 
 Context (cdk.json or -c): rdsaudit:clusters, rdsaudit:instances (names to subscribe), rdsaudit:domainEndpoint and
 rdsaudit:domainArn (an existing domain; a new one is created when empty), rdsaudit:alarmEmail,
-rdsaudit:archiveBucket (S3 bucket of historical logs for the backfill state machine).
+rdsaudit:archiveBucket (S3 bucket of historical logs for the backfill state machine), rdsaudit:adminRoleArn (the
+IAM role of the people administering the domain: its fine-grained access master), rdsaudit:kmsKeyArn (your own
+KMS key; empty: one is created), and the optional features named in the README.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 from rdsaudit_cdk.stack import RdsAuditStack, StackConfig  # noqa: E402
 
 # Behaviour switches of aws-cdk-lib this app relies on (also in cdk.json for the CLI).
-FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
+FEATURE_FLAGS = {
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+    # aws-cdk-lib's custom resources use the SDK of the Lambda runtime, never one downloaded at deploy time.
+    "@aws-cdk/customresources:installLatestAwsSdkDefault": False,
+}
 
 
 def context() -> dict[str, object]:

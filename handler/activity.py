@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from handler.errors import DecodeError
+from handler.errors import DecodeError, TransientError
 from handler.model import Action, Context, Counts
 from handler.pipeline import ACTIVITY
 from handler.sources.activity_streams import Decryptor, cluster_id_from_stream_arn, parse_envelope
 from handler.transforms.activity import activity_document, activity_id
 from handler.transforms.batch import create_body
 from handler.transforms.document import index_name
-from handler.transforms.redact import mask_secrets
+from handler.transforms.sql_secrets import mask_sql
 
 if TYPE_CHECKING:
     from handler.runtime import Runtime
@@ -30,8 +30,9 @@ DecryptorFor = Callable[[str | None], Decryptor]
 NO_TIME = "logTime missing or not UTC"
 
 
-def decryptors(runtime: Runtime) -> DecryptorFor:
-    """A decryptor per cluster for one invocation: data keys are reused within it, never across invocations."""
+def decryptors(runtime: Runtime, deadline: float | None = None) -> DecryptorFor:
+    """A decryptor per cluster for one invocation: data keys are reused within it, never across invocations;
+    KMS throttling is retried until `deadline`."""
     made: dict[str, Decryptor] = {}
 
     def decryptor_for(stream_arn: str | None) -> Decryptor:
@@ -39,14 +40,21 @@ def decryptors(runtime: Runtime) -> DecryptorFor:
         if not cluster:
             raise DecodeError(f"no cluster resource id: stream {stream_arn!r} is not aws-rds-das-<id>")
         if cluster not in made:
-            made[cluster] = Decryptor(runtime.aws("kms"), cluster)
+            made[cluster] = Decryptor(runtime.aws("kms"), cluster, deadline=deadline)
         return made[cluster]
 
     return decryptor_for
 
 
 def event_actions(
-    events: list[Any], *, cluster: str | None, instance: str | None, version: str | None, prefix: str, mask: bool
+    events: list[Any],
+    *,
+    cluster: str | None,
+    instance: str | None,
+    version: str | None,
+    prefix: str,
+    mask: bool,
+    with_id: bool = True,
 ) -> tuple[list[Action], list[dict[str, Any]], int]:
     """(actions, dead-letter records of events without a usable time, heartbeats dropped)."""
     actions, unusable, heartbeats = [], [], 0
@@ -61,7 +69,11 @@ def event_actions(
         doc, day = built
         index = index_name(prefix, day)
         doc_id = activity_id(cluster, event)
-        actions.append(Action(index, doc_id, create_body(index, doc_id, doc), doc.get("sql", ""), doc["@timestamp"]))
+        actions.append(
+            Action(
+                index, doc_id, create_body(index, doc_id, doc, with_id=with_id), doc.get("sql", ""), doc["@timestamp"]
+            )
+        )
     return actions, unusable, heartbeats
 
 
@@ -71,7 +83,7 @@ def event_record(
     """An event without a usable time, kept so replay can try it again; its statement masked."""
     text = event.get("commandText")
     if mask and isinstance(text, str):
-        event = {**event, "commandText": mask_secrets(text)}
+        event = {**event, "commandText": mask_sql(text)}
     return {
         "kind": "activity_event",
         "reason": NO_TIME,
@@ -83,7 +95,7 @@ def event_record(
 
 
 def record_actions(
-    data: bytes, decryptor: Decryptor, *, prefix: str, mask: bool
+    data: bytes, decryptor: Decryptor, *, prefix: str, mask: bool, with_id: bool = True
 ) -> tuple[list[Action], list[dict[str, Any]], int]:
     """One encrypted record's actions. Raises DecodeError."""
     envelope = parse_envelope(data)
@@ -95,6 +107,7 @@ def record_actions(
         version=envelope.get("version"),
         prefix=prefix,
         mask=mask,
+        with_id=with_id,
     )
 
 
@@ -106,15 +119,19 @@ def process_kinesis(
     records = event.get("Records", [])
     dead: list[dict[str, Any]] = []
     per_record: list[tuple[str, list[Action]]] = []
+    later: list[str] = []  # records KMS could not serve in time: Kinesis delivers them again
     heartbeats = 0
     for record in records:
         kinesis = record.get("kinesis", {})
         sequence = kinesis.get("sequenceNumber", "")
         try:
             data = base64.b64decode(kinesis.get("data", ""), validate=True)
-            actions, unusable, dropped = record_actions(
-                data, decryptor_for(record.get("eventSourceARN")), prefix=prefix, mask=mask
-            )
+            decryptor = decryptor_for(record.get("eventSourceARN"))
+            with_id = runtime.options.document_ids
+            actions, unusable, dropped = record_actions(data, decryptor, prefix=prefix, mask=mask, with_id=with_id)
+        except TransientError:
+            later.append(sequence)
+            continue
         except (DecodeError, binascii.Error, ValueError) as e:
             dead.append({"kind": "activity_record", "reason": str(e), "sequence": sequence, "record": record})
             continue
@@ -125,7 +142,7 @@ def process_kinesis(
     counts = runtime.pipeline(ACTIVITY).write(
         Context(), (a for _, actions in per_record for a in actions), key=key, deadline=deadline
     )
-    failures = [
+    failures = [{"itemIdentifier": seq} for seq in later] + [
         {"itemIdentifier": seq} for seq, actions in per_record if any(a.doc_id in counts.pending_ids for a in actions)
     ]
     extra: dict[str, Any] = {"records": len(records), "heartbeats": heartbeats, "failed_records": len(failures)}
@@ -137,7 +154,8 @@ def process_kinesis(
 
 def process_firehose(event: dict[str, Any], runtime: Runtime, decryptor_for: DecryptorFor) -> dict[str, Any]:
     """Firehose data transformation: each record out as NDJSON documents (Ok), Dropped when only heartbeats, or
-    ProcessingFailed (and dead-lettered with the reason)."""
+    ProcessingFailed (and dead-lettered with the reason). A TransientError (KMS throttled past the deadline)
+    fails the invocation, which Firehose retries, rather than sending readable records to its error output."""
     prefix, mask = runtime.settings.activity_prefix, runtime.settings.mask_secrets
     out, dead = [], []
     source = event.get("sourceKinesisStreamArn")
@@ -145,7 +163,9 @@ def process_firehose(event: dict[str, Any], runtime: Runtime, decryptor_for: Dec
         rid = record.get("recordId")
         try:
             data = base64.b64decode(record.get("data", ""), validate=True)
-            actions, unusable, _ = record_actions(data, decryptor_for(source), prefix=prefix, mask=mask)
+            actions, unusable, _ = record_actions(
+                data, decryptor_for(source), prefix=prefix, mask=mask, with_id=runtime.options.document_ids
+            )
         except (DecodeError, binascii.Error, ValueError) as e:
             dead.append({"kind": "activity_record", "reason": str(e), "record": {**record, "eventSourceARN": source}})
             out.append({"recordId": rid, "result": "ProcessingFailed", "data": record.get("data", "")})

@@ -89,7 +89,7 @@ def activity_kinesis_handler(event: Any, context: Any) -> dict[str, Any]:
 
     runtime = get_runtime()
     deadline = deadline_of(context, runtime.settings.deadline_margin)
-    failures, counts, extra = process_kinesis(event, runtime, decryptors(runtime), deadline)
+    failures, counts, extra = process_kinesis(event, runtime, decryptors(runtime, deadline), deadline)
     emit({"msg": "activity", "request_id": _request_id(context), **counts.as_log(), **extra})
     return {"batchItemFailures": failures}
 
@@ -99,7 +99,8 @@ def activity_firehose_handler(event: Any, context: Any) -> dict[str, Any]:
     from handler.activity import decryptors, process_firehose
 
     runtime = get_runtime()
-    return process_firehose(event, runtime, decryptors(runtime))
+    deadline = deadline_of(context, runtime.settings.deadline_margin)
+    return process_firehose(event, runtime, decryptors(runtime, deadline))
 
 
 def export_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -20,6 +20,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("OPENSEARCH_USERNAME", "", "user for basic auth"),
     ("OPENSEARCH_PASSWORD", "", "password for basic auth (never logged)"),
     ("OPENSEARCH_SERVICE", "es", "SigV4 service: es (managed domains) | aoss (Serverless)"),
+    (
+        "RDSAUDIT_AOSS_COLLECTION_TYPE",
+        "search",
+        "Serverless (OPENSEARCH_SERVICE=aoss): search | timeseries | vectorsearch; the last two index without ids",
+    ),
     ("OPENSEARCH_VERIFY_CERTS", "true", "verify TLS certificates; false only for local clusters"),
     ("OPENSEARCH_HTTP_COMPRESS", "false", "gzip request bodies"),
     ("OPENSEARCH_REQUEST_TIMEOUT", "30", "seconds, per bulk request (capped by the Lambda's remaining time)"),
@@ -40,6 +45,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_EXPORT_INSTANCES", "", "exporter Lambda: comma-separated DB instance identifiers"),
     ("RDSAUDIT_EXPORT_INDEX", "false", "exporter Lambda: also index the exported lines into OpenSearch"),
     ("RDSAUDIT_FORWARDER_ARN", "", "auto-subscription Lambda: the forwarder to subscribe new audit log groups to"),
+    ("XDG_CACHE_HOME", "~/.cache", "where the command line keeps backfill checkpoints (in rdsaudit/backfill/)"),
     (
         "LOG_LEVEL",
         "INFO",
@@ -80,6 +86,8 @@ class Settings(NamedTuple):
     export_index: bool = False
     forwarder_arn: str = ""
     log_level: str = "INFO"
+    cache_dir: str = "~/.cache"
+    aoss_collection_type: str = "search"
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -148,7 +156,13 @@ class Settings(NamedTuple):
             export_instances=tuple(i.strip() for i in env.get("RDSAUDIT_EXPORT_INSTANCES", "").split(",") if i.strip()),
             export_index=_bool("RDSAUDIT_EXPORT_INDEX", get("RDSAUDIT_EXPORT_INDEX")),
             forwarder_arn=_arn("RDSAUDIT_FORWARDER_ARN", env.get("RDSAUDIT_FORWARDER_ARN", "").strip()),
+            cache_dir=get("XDG_CACHE_HOME"),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+            aoss_collection_type=_choice(
+                "RDSAUDIT_AOSS_COLLECTION_TYPE",
+                get("RDSAUDIT_AOSS_COLLECTION_TYPE").lower(),
+                ("search", "timeseries", "vectorsearch"),
+            ),
         )
 
 
@@ -194,10 +208,16 @@ def _bool(name: str, value: str) -> bool:
 
 
 def _number(name: str, value: str, low: float, high: float) -> float:
+    span = f"between {_plain(low)} and {_plain(high)}"
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a number between {low:g} and {high:g}; got {value!r}") from None
+        raise ConfigError(f"{name} must be a number {span}; got {value!r}") from None
     if not low <= number <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
+        raise ConfigError(f"{name} must be {span}; got {value!r}")
     return number
+
+
+def _plain(number: float) -> str:
+    """104,857,600 rather than 1.04858e+08."""
+    return f"{int(number):,}" if number == int(number) else f"{number:,}"

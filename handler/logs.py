@@ -16,3 +16,14 @@ def configure_logging(level: str) -> None:
     library_level = logging.DEBUG if level == "DEBUG" else logging.CRITICAL
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(library_level)
+
+
+def log_to_stderr() -> None:
+    """The command line's own warnings, one line each: `rdsaudit: retrying 120 documents in 0.4 s …`."""
+    logger = logging.getLogger("rdsaudit")
+    if not any(getattr(h, "_rdsaudit", False) for h in logger.handlers):
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("rdsaudit: %(message)s"))
+        stream._rdsaudit = True  # type: ignore[attr-defined]
+        logger.addHandler(stream)
+        logger.propagate = False

@@ -43,6 +43,30 @@ def activity_index_template(prefix: str) -> dict[str, Any]:
     return body
 
 
+def legacy_template(body: dict[str, Any]) -> dict[str, Any]:
+    """A composable template as a legacy `_template` body (Elasticsearch 7.0–7.7): the same settings and mappings,
+    `priority` as `order`, and `_meta` (with the checksum) inside the mappings, where legacy templates keep it."""
+    template = body["template"]
+    mappings = {**template["mappings"], "_meta": body["_meta"]}
+    legacy = {"index_patterns": body["index_patterns"], "order": body.get("priority", 0), "mappings": mappings}
+    legacy["settings"] = template["settings"]
+    if "version" in body:
+        legacy["version"] = body["version"]
+    return legacy
+
+
+def serverless_template(body: dict[str, Any], collection_type: str) -> dict[str, Any]:
+    """The template for a Serverless collection that assigns document ids: `event_hash` (our id, kept as a field)
+    mapped as a keyword; on time series collections `@timestamp` a top-level `date`, as they require (millisecond
+    precision: the microseconds stay in the stored document but no longer order the search)."""
+    body = copy.deepcopy(body)
+    properties = body["template"]["mappings"]["properties"]
+    properties["event_hash"] = {"type": "keyword"}
+    if collection_type == "timeseries":
+        properties["@timestamp"] = {"type": "date"}
+    return body
+
+
 def ism_policy(prefix: str, retention_days: int, warm_after_days: int | None = None) -> dict[str, Any]:
     """Delete after `retention_days`; optionally read-only and force-merged after `warm_after_days` first."""
     body: dict[str, Any] = _load("ism-policy.json")
@@ -72,22 +96,57 @@ def security_roles(prefix: str, activity_prefix: str = "rdsactivity") -> dict[st
 
 AUDIT_PATTERN_ID = "rdsaudit-index-pattern"
 ACTIVITY_PATTERN_ID = "rdsactivity-index-pattern"
+# Attributes OpenSearch Dashboards stores as JSON text. It writes them with JSON.stringify (compact) when it saves an
+# object itself, so we write them the same way and compare them parsed, never as text.
+JSON_ATTRIBUTES = ("fieldFormatMap", "visState", "uiStateJSON", "panelsJSON", "optionsJSON", "fields", "typeMeta")
+
+
+def compact_json(value: Any) -> str:
+    """What JavaScript's JSON.stringify writes: no spaces, non-ASCII as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _rename(value: str, prefix: str, activity_prefix: str) -> str:
+    """Ids and titles are written for the default prefixes; other prefixes get their own, so two prefixes
+    imported into one tenant keep separate objects."""
+    for default, wanted in (("rdsactivity", activity_prefix), (DEFAULT_PREFIX, prefix)):
+        for sep in ("-", ":"):
+            if value.startswith(default + sep):
+                return wanted + value[len(default) :]
+    return value
 
 
 def dashboards_ndjson(prefix: str, activity_prefix: str = "rdsactivity") -> str:
-    """The saved objects, with the index patterns' titles rewritten for the prefixes in use."""
-    titles = {AUDIT_PATTERN_ID: f"{prefix}-*", ACTIVITY_PATTERN_ID: f"{activity_prefix}-*"}
+    """The saved objects, with ids, references, titles and index pattern titles rewritten for the prefixes in use,
+    and every JSON-string attribute written compactly."""
     lines = []
     for line in _text("dashboards.ndjson").splitlines():
         obj = json.loads(line)
+        attrs = obj["attributes"]
+        default_title = attrs["title"]
+        obj["id"] = _rename(obj["id"], prefix, activity_prefix)
+        for ref in obj.get("references", []):
+            ref["id"] = _rename(ref["id"], prefix, activity_prefix)
         if obj["type"] == "index-pattern":
-            obj["attributes"]["title"] = titles[obj["id"]]
-        lines.append(json.dumps(obj, separators=(",", ":")))
+            attrs["title"] = f"{activity_prefix if default_title.startswith('rdsactivity') else prefix}-*"
+        else:
+            attrs["title"] = _rename(default_title, prefix, activity_prefix)
+        for name in JSON_ATTRIBUTES:
+            if isinstance(attrs.get(name), str):
+                attrs[name] = compact_json(json.loads(attrs[name]))
+        meta = attrs.get("kibanaSavedObjectMeta")
+        if meta and isinstance(meta.get("searchSourceJSON"), str):
+            meta["searchSourceJSON"] = compact_json(json.loads(meta["searchSourceJSON"]))
+        lines.append(compact_json(obj))
     return "\n".join(lines) + "\n"
 
 
-def saved_objects(prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in dashboards_ndjson(prefix).splitlines()]
+def default_index_pattern_id(prefix: str) -> str:
+    return _rename(AUDIT_PATTERN_ID, prefix, "rdsactivity")
+
+
+def saved_objects(prefix: str = DEFAULT_PREFIX, activity_prefix: str = "rdsactivity") -> list[dict[str, Any]]:
+    return [json.loads(line) for line in dashboards_ndjson(prefix, activity_prefix).splitlines()]
 
 
 def activity_index_template_fields() -> Any:

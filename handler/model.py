@@ -63,7 +63,8 @@ class SinkResult:
         self.rejected: list[Rejection] = []
         self.pending: list[Action] = []  # still retryable when time or attempts ran out
         self.pending_reason = ""
-        self.indices: dict[str, int] = {}
+        self.indices: dict[str, int] = {}  # documents indexed, per index
+        self.present: dict[str, int] = {}  # documents indexed or already there, per index
         self.requests = 0
         self.retries = 0
 
@@ -85,7 +86,8 @@ class Counts:
         self.pending = 0
         self.pending_reason = ""
         self.pending_ids: set[str] = set()  # which documents are pending (a Kinesis batch maps them to records)
-        self.indices: dict[str, int] = {}
+        self.indices: dict[str, int] = {}  # documents indexed, per index
+        self.present: dict[str, int] = {}  # documents indexed or already there, per index (checkpoints)
         self.dead_letters: list[str] = []  # where rejected documents were stored
         self.rejections: dict[str, int] = {}  # why, reason → documents
         self.requests = 0
@@ -98,6 +100,8 @@ class Counts:
         self.pending_ids |= other.pending_ids
         for index, n in other.indices.items():
             self.indices[index] = self.indices.get(index, 0) + n
+        for index, n in other.present.items():
+            self.present[index] = self.present.get(index, 0) + n
         self.dead_letters += other.dead_letters
         for reason, n in other.rejections.items():
             self.rejections[reason] = self.rejections.get(reason, 0) + n

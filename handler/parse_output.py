@@ -23,14 +23,13 @@ from array import array
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import accumulate
-from typing import IO, NamedTuple, cast
+from itertools import accumulate, islice
+from typing import IO, NamedTuple
 
 from handler.errors import DecodeError
 from handler.model import Action, Context
 from handler.sources.framing import (
     RAW,
-    PeekedStream,
     decompressed,
     detect_format,
     iter_lines,
@@ -42,6 +41,7 @@ from handler.transforms.audit_line import AuditRecord, parse_line
 from handler.transforms.batch import BatchTransformer, Occurrences, TransformOptions
 from handler.transforms.context import cloudwatch_context
 from handler.transforms.document import id_from_digest
+from handler.transforms.sniff import SAMPLE, audit_lines_only
 
 PARALLEL_FROM_BYTES = 16 << 20  # below this a second process costs more than it saves
 BLOCK_BYTES = 4 << 20  # what one worker transforms at a time: whole lines, a few thousand of them
@@ -56,6 +56,8 @@ class ParseRequest(NamedTuple):
     log_stream: str | None = None
     owner: str | None = None
     fallback_ms: int | None = None  # the file's time: for an unparseable line before any parsed one
+    name: str = "-"  # what to call the input when it does not look like an audit log
+    force: bool = False  # print it even then
 
 
 def default_workers() -> int:
@@ -68,21 +70,21 @@ def write_records(
 ) -> None:
     """Records for every line of `raw` (named `key`, `size` bytes when known) onto `out`."""
     if workers > 1 and size >= PARALLEL_FROM_BYTES and raw.seekable():
-        stream = decompressed(raw)
-        head = _read(stream, 64)
-        if detect_format(head) == RAW:
+        if detect_format(_read(decompressed(raw), 64)) == RAW:
+            _check_audit_lines(raw, request)
+            raw.seek(0)
+            stream = decompressed(raw)
             ctx = _context(object_context(key, RAW, request.log_group), request)
             # A plain file is handed out as (offset, length) ranges that the workers read themselves, rather
             # than sent through a pipe; decompressed content is sent.
             path = None if isinstance(stream, gzip.GzipFile) else getattr(raw, "name", None)
-            content = cast(IO[bytes], PeekedStream(stream, head))
-            _write_parallel(raw, content, path if isinstance(path, str) else None, ctx, out, request, workers)
+            _write_parallel(raw, stream, path if isinstance(path, str) else None, ctx, out, request, workers)
             return
         raw.seek(0)
     for batch in read_batches(raw, key, request.log_group):
         transformer = BatchTransformer(_context(batch.ctx, request), request.options, fallback_ms=request.fallback_ms)
         block: list[bytes] = []
-        for action in transformer.actions(batch.events):
+        for action in transformer.actions(audit_lines_only(batch.events, request.name, force=request.force)):
             block.append(parse_record(action))
             if len(block) == 2000:
                 out.write(b"".join(block))
@@ -96,6 +98,15 @@ def parse_record(action: Action) -> bytes:
     body = action.body
     doc = body[body.index(b"\n") + 1 : -1]
     return _RECORD_HEAD % (action.index_name.encode(), action.doc_id.encode()) + doc + b"}\n"
+
+
+def _check_audit_lines(raw: IO[bytes], request: ParseRequest) -> None:
+    """The check one process makes on the first lines of a batch (NotAuditLog unless most are audit lines), made
+    on the file's first lines before they are handed out."""
+    raw.seek(0)
+    first = islice(raw_events(iter_lines(decompressed(raw))), SAMPLE)
+    for _ in audit_lines_only(first, request.name, force=request.force):
+        pass
 
 
 def _context(ctx: Context, request: ParseRequest) -> Context:

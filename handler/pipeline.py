@@ -40,7 +40,8 @@ class Pipeline:
         counts = Counts()
         result = self.writer.write(_counted(actions, counts), deadline)
         counts.indexed, counts.already_present = result.indexed, result.already_present
-        counts.indices, counts.requests, counts.retries = result.indices, result.requests, result.retries
+        counts.indices, counts.present = result.indices, result.present
+        counts.requests, counts.retries = result.requests, result.retries
         counts.pending, counts.pending_reason = len(result.pending), result.pending_reason
         counts.pending_ids = {a.doc_id for a in result.pending}
         if result.rejected:

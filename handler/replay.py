@@ -68,7 +68,7 @@ def _replay_documents(
         batch = [r for r in records if r.get("family", AUDIT) == family]
         if not batch:
             continue
-        actions = [_action(r) for r in batch]
+        actions = [_action(r, runtime.options.document_ids) for r in batch]
         counts = runtime.pipeline(family).write(Context(), actions, key=key)
         summary.counts.add(counts)
         if counts.dead_lettered:
@@ -84,12 +84,12 @@ def _replay_documents(
     store.rewrite(location, remaining)
 
 
-def _action(record: dict[str, Any]) -> Action:
-    document = record["document"]
+def _action(record: dict[str, Any], with_id: bool) -> Action:
+    document = {k: v for k, v in record["document"].items() if k != "event_hash"}
     return Action(
         record["index"],
         record["id"],
-        create_body(record["index"], record["id"], document),
+        create_body(record["index"], record["id"], document, with_id=with_id),
         record.get("line", ""),
         str(document.get("@timestamp", "")),
         record.get("event_ms"),
@@ -134,6 +134,7 @@ def _replay_activity(record: dict[str, Any], runtime: Runtime, summary: ReplaySu
                 version=record.get("version"),
                 prefix=prefix,
                 mask=mask,
+                with_id=runtime.options.document_ids,
             )
         else:
             raw = record.get("record", {})

@@ -17,6 +17,8 @@ from handler.transforms.batch import TransformOptions
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
+    from handler.setup.engine import Engine
+
 logger = logging.getLogger("rdsaudit")
 
 
@@ -32,7 +34,15 @@ class Runtime:
         self.client = client
         self.writer = writer
         self.dead_letters = dead_letters or dead_letter_store(settings.dead_letter, lambda: self.aws("s3"))
-        self.options = TransformOptions(index_prefix=settings.index_prefix, mask_secrets=settings.mask_secrets)
+        from handler.setup.engine import for_settings
+
+        self._engine = for_settings(settings)  # known without asking only on Serverless
+        self.options = TransformOptions(
+            index_prefix=settings.index_prefix,
+            mask_secrets=settings.mask_secrets,
+            # Serverless time series and vector collections assign ids themselves and refuse ours.
+            document_ids=not (self._engine is not None and self._engine.generates_ids),
+        )
         self.templates_checked: set[str] = set()  # families whose template was checked in this process
         self._pipelines: dict[str, Pipeline] = {}
         self._aws: dict[str, Any] = {}
@@ -58,8 +68,16 @@ class Runtime:
 
         prefix = self.settings.activity_prefix if family == ACTIVITY else self.settings.index_prefix
         body = activity_index_template(prefix) if family == ACTIVITY else index_template(prefix)
-        ClusterSetup(self.client, prefix).template(body, prefix)
+        ClusterSetup(self.client, prefix, engine=self.engine()).template(body, prefix)
         self.templates_checked.add(family)
+
+    def engine(self) -> Engine:
+        """The engine behind the endpoint, asked once per process (GET /); refuses engines too old to write to."""
+        if self._engine is None:
+            from handler.setup.engine import detect
+
+            self._engine = detect(self.client)
+        return self._engine
 
     def aws(self, service: str) -> Any:
         """One boto3 client per service, in the configured region (AWS_REGION as well as AWS_DEFAULT_REGION)."""

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Local single-node OpenSearch for tests and the demo.
+# Local single-node OpenSearch (or Elasticsearch, for the engine matrix) for tests and the demo.
 #   scripts/opensearch.sh up|down|status|url
 # The distribution comes from Maven Central (integ-test-zip: core modules, no plugins, no JDK) and is cached.
-# Environment: OPENSEARCH_VERSION, OPENSEARCH_PORT (default 9200), OPENSEARCH_NAME (default "default"; several
+# Environment: OPENSEARCH_ENGINE (opensearch, the default, or elasticsearch: the engine matrix),
+# OPENSEARCH_VERSION, OPENSEARCH_PORT (default 9200), OPENSEARCH_NAME (default "default"; several
 # named nodes may run side by side on different ports), OPENSEARCH_EXTRA_SETTINGS (extra opensearch.yml lines),
 # OPENSEARCH_HEAP (default 512m), OPENSEARCH_SECURITY=1 (install the security plugin with its demo TLS
 # configuration; HTTPS, admin password from OPENSEARCH_INITIAL_ADMIN_PASSWORD), OPENSEARCH_TRANSPORT_PORT
@@ -16,14 +17,27 @@ DEFAULT_VERSION=2.19.6
 SECURITY_VERSION=2.19.4
 SECURITY="${OPENSEARCH_SECURITY:-0}"
 if [[ "$SECURITY" == 1 ]]; then DEFAULT_VERSION="$SECURITY_VERSION"; fi
+ENGINE="${OPENSEARCH_ENGINE:-opensearch}"
 VERSION="${OPENSEARCH_VERSION:-$DEFAULT_VERSION}"
+# What differs between the two engines' distributions: Maven group, launcher and config names, and the
+# environment variables their launchers read.
+case "$ENGINE" in
+  opensearch)
+    GROUP=org.opensearch.distribution.integ-test-zip
+    CONF_FILE=opensearch.yml ENV_CONF=OPENSEARCH_PATH_CONF ENV_OPTS=OPENSEARCH_JAVA_OPTS ENV_JAVA=OPENSEARCH_JAVA_HOME ;;
+  elasticsearch)
+    GROUP=org.elasticsearch.distribution.integ-test-zip
+    CONF_FILE=elasticsearch.yml ENV_CONF=ES_PATH_CONF ENV_OPTS=ES_JAVA_OPTS ENV_JAVA=JAVA_HOME
+    if [[ "$SECURITY" == 1 ]]; then echo "opensearch: OPENSEARCH_SECURITY=1 is for OpenSearch only" >&2; exit 2; fi ;;
+  *) echo "opensearch: OPENSEARCH_ENGINE must be opensearch or elasticsearch, got $ENGINE" >&2; exit 2 ;;
+esac
 PORT="${OPENSEARCH_PORT:-9200}"
 NAME="${OPENSEARCH_NAME:-default}"
 HEAP="${OPENSEARCH_HEAP:-512m}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/rdsaudit"
 # The node must not run as root, so its files live where an unprivileged user can reach them.
 RUNROOT="${RDSAUDIT_OPENSEARCH_HOME:-/var/tmp/rdsaudit-opensearch}"
-HOME_DIR="$RUNROOT/opensearch-$VERSION"
+HOME_DIR="$RUNROOT/$ENGINE-$VERSION"
 if [[ "$SECURITY" == 1 ]]; then HOME_DIR="$RUNROOT/opensearch-$VERSION-security"; fi
 NODE_DIR="$RUNROOT/nodes/$NAME"
 URL="http://127.0.0.1:$PORT"
@@ -48,23 +62,21 @@ maven_zip() {  # group:artifact:version → cached zip path
 }
 
 fetch() {
-  local zip="$CACHE/opensearch-$VERSION.zip"
+  local zip="$CACHE/$ENGINE-$VERSION.zip"
   if [[ ! -s "$zip" ]]; then
     mkdir -p "$CACHE"
-    log "downloading opensearch $VERSION (integ-test-zip) through Maven"
-    mvn -q -B dependency:copy \
-      "-Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$VERSION:zip" \
-      "-DoutputDirectory=$CACHE" >&2
+    log "downloading $ENGINE $VERSION (integ-test-zip) through Maven"
+    mvn -q -B dependency:copy "-Dartifact=$GROUP:$ENGINE:$VERSION:zip" "-DoutputDirectory=$CACHE" >&2
   fi
-  if [[ ! -x "$HOME_DIR/bin/opensearch" || ( "$SECURITY" == 1 && ! -d "$HOME_DIR/plugins/opensearch-security" ) ]]; then
+  if [[ ! -x "$HOME_DIR/bin/$ENGINE" || ( "$SECURITY" == 1 && ! -d "$HOME_DIR/plugins/opensearch-security" ) ]]; then
     mkdir -p "$RUNROOT"
     local tmp; tmp="$(mktemp -d "$RUNROOT/unpack.XXXXXX")"
     # python's zipfile rather than unzip, which a fresh machine may lack; it drops the exec bits.
     python3 -m zipfile -e "$zip" "$tmp"
     chmod -R a+rX "$tmp"
-    chmod +x "$tmp/opensearch-$VERSION"/bin/*
+    chmod +x "$tmp/$ENGINE-$VERSION"/bin/*
     rm -rf "$HOME_DIR"
-    mv "$tmp/opensearch-$VERSION" "$HOME_DIR"
+    mv "$tmp/$ENGINE-$VERSION" "$HOME_DIR"
     rmdir "$tmp"
     if [[ "$SECURITY" == 1 ]]; then install_security; fi
   fi
@@ -114,14 +126,21 @@ up() {
   # the security plugin reads its own config and certificates relative to the node's config folder
   if [[ "$SECURITY" == 1 ]]; then cp -r "$HOME_DIR/config/opensearch-security" "$NODE_DIR/config/" 2>/dev/null || true; fi
   # jvm.options names gc.log and heap dumps relative to the install; keep them with this node instead.
+  # Old Elasticsearch names CMS flags that Java 14+ refuses to start with; `8-13:` limits them to the JVMs that
+  # have them (a no-op where the distribution already says so).
   sed -i -e "s#file=logs/#file=$NODE_DIR/logs/#" -e "s#HeapDumpPath=data#HeapDumpPath=$NODE_DIR/data#" \
-    -e "s#ErrorFile=logs/#ErrorFile=$NODE_DIR/logs/#" "$NODE_DIR/config/jvm.options"
-  cat > "$NODE_DIR/config/opensearch.yml" <<YML
+    -e "s#ErrorFile=logs/#ErrorFile=$NODE_DIR/logs/#" \
+    -E -e 's#^(-XX:(\+UseConcMarkSweepGC|CMSInitiatingOccupancyFraction|\+UseCMSInitiatingOccupancyOnly))#8-13:\1#' \
+    "$NODE_DIR/config/jvm.options"
+  # Elasticsearch 6 names the transport port setting differently.
+  local transport_key=transport.port
+  if [[ "$ENGINE" == elasticsearch && "$VERSION" == 6.* ]]; then transport_key=transport.tcp.port; fi
+  cat > "$NODE_DIR/config/$CONF_FILE" <<YML
 cluster.name: rdsaudit-$NAME
 node.name: $NAME
 network.host: 127.0.0.1
 http.port: $PORT
-transport.port: ${OPENSEARCH_TRANSPORT_PORT:-$((PORT + 100))}
+$transport_key: ${OPENSEARCH_TRANSPORT_PORT:-$((PORT + 100))}
 discovery.type: single-node
 path.data: $NODE_DIR/data
 path.logs: $NODE_DIR/logs
@@ -131,9 +150,8 @@ ${OPENSEARCH_EXTRA_SETTINGS:-}
 YML
   if [[ "$SECURITY" == 1 ]]; then security_settings >> "$NODE_DIR/config/opensearch.yml"; fi
   local jh; jh="$(java_home)"
-  run_as env OPENSEARCH_JAVA_HOME="$jh" OPENSEARCH_PATH_CONF="$NODE_DIR/config" \
-    OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
-    "$HOME_DIR/bin/opensearch" -d -p "$NODE_DIR/pid" >"$NODE_DIR/stdout.log" 2>&1 || {
+  run_as env "$ENV_JAVA=$jh" "$ENV_CONF=$NODE_DIR/config" "$ENV_OPTS=-Xms$HEAP -Xmx$HEAP" \
+    "$HOME_DIR/bin/$ENGINE" -d -p "$NODE_DIR/pid" >"$NODE_DIR/stdout.log" 2>&1 || {
       log "failed to start; see $NODE_DIR/logs"; tail -n 30 "$NODE_DIR/stdout.log" >&2 || true; exit 1; }
   for i in $(seq 1 180); do
     if answers; then

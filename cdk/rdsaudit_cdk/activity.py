@@ -1,5 +1,6 @@
 """Optional Activity Streams consumer: a Lambda on the cluster's aws-rds-das-<id> Kinesis stream, allowed to decrypt
-with that key only under that cluster's encryption context."""
+with that key only under that cluster's encryption context. It reads the stream from its oldest record
+(TRIM_HORIZON): an audit trail must not skip what was written before the deploy."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function
+from rdsaudit_cdk.destinations import QueueOnFailure
 from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
+
+ACTIVITY_PREFIX = "rdsactivity"  # handler/config.py's default for RDSAUDIT_ACTIVITY_INDEX_PREFIX
 
 
 class ActivityStreams(Construct):
@@ -49,11 +53,12 @@ class ActivityStreams(Construct):
             )
         )
         forwarder.allow_dead_letters(role)
-        domain.allow(role, ["es:ESHttpGet", "es:ESHttpPost"])
+        domain.allow_writer(role, [ACTIVITY_PREFIX])
         failed = sqs.Queue(
             self,
             "OnFailure",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=forwarder.key.key,
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
@@ -62,12 +67,12 @@ class ActivityStreams(Construct):
         self.function.add_event_source(
             sources.KinesisEventSource(
                 stream,
-                starting_position=lambda_.StartingPosition.LATEST,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=100,
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
                 retry_attempts=10,
                 max_record_age=Duration.days(1),
-                on_failure=sources.SqsDlq(failed),
+                on_failure=QueueOnFailure(failed),
             )
         )

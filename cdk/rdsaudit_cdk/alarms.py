@@ -1,21 +1,23 @@
-"""Alarms to one SNS topic: forwarder errors and throttles, events on the on-failure queue, dead letters written,
-and failed logins in each audit log group."""
+"""Alarms to one SNS topic: forwarder errors and throttles, asynchronous events dropped or not delivered to the
+on-failure queue, events on that queue, dead letters written, failed backfill executions, and failed logins in
+each audit log group."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from rdsaudit_cdk.forwarder import Forwarder
+from rdsaudit_cdk.keys import service_statement
 
 NAMESPACE = "rdsaudit"
 
@@ -31,14 +33,18 @@ class Alarms(Construct):
         email: str,
         threshold: Any,
         period_seconds: Any,
+        backfill: sfn.StateMachine | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="rdsaudit alarm topic")
+        stack = Stack.of(self)
+        # CloudWatch publishes alarm notifications to the encrypted topic: only for this account's alarms.
         key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
+            service_statement(
+                "cloudwatch.amazonaws.com",
+                ["kms:Decrypt", "kms:GenerateDataKey*"],
+                f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*",
+                account=stack.account,
             )
         )
         self.topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True, display_name="rdsaudit alarms")
@@ -70,6 +76,29 @@ class Alarms(Construct):
             "The forwarder failed invocations (retried by Lambda).",
         )
         alarm("Throttles", fn.metric_throttles(period=five, statistic="Sum"), "The forwarder was throttled.")
+        # Asynchronous invocation (AWS/Lambda, "Working with Lambda function metrics"): events Lambda discarded
+        # (too old, or retries exhausted with nowhere to go) and events it failed to hand to the on-failure queue.
+        alarm(
+            "AsyncEventsDropped",
+            fn.metric("AsyncEventsDropped", period=five, statistic="Sum"),
+            "Lambda dropped forwarder events without delivering them anywhere: they are lost; check the queue.",
+        )
+        alarm(
+            "DestinationDeliveryFailures",
+            fn.metric("DestinationDeliveryFailures", period=five, statistic="Sum"),
+            "Lambda could not send failed forwarder events to the on-failure queue (permissions, key, queue).",
+        )
+        if backfill is not None:
+            alarm(
+                "BackfillExecutionsFailed",
+                backfill.metric_failed(period=five, statistic="Sum"),
+                "A backfill execution failed (an object could not be indexed); see its Map Run for the item.",
+            )
+            alarm(
+                "BackfillExecutionsTimedOut",
+                backfill.metric_timed_out(period=five, statistic="Sum"),
+                "A backfill execution timed out.",
+            )
         alarm(
             "OnFailureQueue",
             forwarder.on_failure.metric_approximate_number_of_messages_visible(period=five, statistic="Maximum"),

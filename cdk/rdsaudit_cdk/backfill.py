@@ -3,9 +3,8 @@ with bounded concurrency. Start an execution with {"bucket": "<archive bucket>",
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -14,6 +13,7 @@ from constructs import Construct
 from rdsaudit_cdk.bundling import rdsaudit_function
 from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
+from rdsaudit_cdk.log_groups import retained_log_group
 from rdsaudit_cdk.nag import acknowledge
 
 
@@ -29,6 +29,7 @@ class Backfill(Construct):
         max_concurrency: int = 10,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.state_machine: sfn.StateMachine | None = None
         if not archive_bucket:
             return
         archive = s3.Bucket.from_bucket_name(self, "Archive", archive_bucket)
@@ -47,6 +48,7 @@ class Backfill(Construct):
         )
         role = self.function.role
         assert role is not None
+        # Any prefix of the archive may be named by an execution; listing it also makes a vanished object 404.
         role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[archive.bucket_arn]))
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[archive.arn_for_objects("*")])
@@ -58,13 +60,23 @@ class Backfill(Construct):
                 resources=[dead_letters.arn_for_objects("backfill-checkpoints/*")],
             )
         )
+        # The first read of an object's checkpoint meets a missing key: S3 answers 404 only to a caller that may
+        # list the bucket, else 403 ("GetObject", Amazon S3 API Reference). Listing is limited to that prefix.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[dead_letters.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["backfill-checkpoints/*"]}},
+            )
+        )
+        forwarder.key.grant(role, "kms:Decrypt")  # reading its checkpoints back (written under the bucket's key)
         dl = f"<{forwarder.dead_letter_id()}.Arn>"
         for resource, reason in (
             (f"arn:<AWS::Partition>:s3:::{archive_bucket}/*", "Reads any object of the archive it is asked to index."),
             (f"{dl}/backfill-checkpoints/*", "One checkpoint object per source object, under its own prefix."),
         ):
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
-        domain.allow(role, ["es:ESHttpGet", "es:ESHttpPost"])
+        domain.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
 
         invoke = tasks.LambdaInvoke(
             self,
@@ -91,9 +103,7 @@ class Backfill(Construct):
             tolerated_failure_percentage=0,
         )
         each.item_processor(invoke)
-        log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
-        )
+        log_group = retained_log_group(self, "Logs")
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

@@ -1,4 +1,5 @@
-"""Docker-free Lambda asset: handler/ (with mappings/ inside) plus requirements.txt installed for arm64."""
+"""Docker-free Lambda asset: handler/ (with mappings/ inside) plus requirements.lock installed for arm64, every
+file checked against its pinned hash (pip --require-hashes)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from constructs import Construct
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_VERSION = "3.14"  # the asset's wheels are installed for this runtime
+PLATFORM = "manylinux2014_aarch64"  # and this architecture (Graviton)
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
@@ -27,7 +29,7 @@ def source_hash() -> str:
             if path.is_file() and "__pycache__" not in path.parts and "_mappings" not in path.parts:
                 h.update(str(path.relative_to(ROOT)).encode())
                 h.update(path.read_bytes())
-    h.update((ROOT / "requirements.txt").read_bytes())
+    h.update((ROOT / "requirements.lock").read_bytes())
     h.update(PYTHON_VERSION.encode())
     return h.hexdigest()
 
@@ -48,16 +50,18 @@ class LocalBundling:
                 "--disable-pip-version-check",
                 "--no-compile",
                 "--platform",
-                "manylinux2014_aarch64",
+                PLATFORM,
                 "--only-binary=:all:",
                 "--implementation",
                 "cp",
                 "--python-version",
                 PYTHON_VERSION,
+                "--require-hashes",  # every wheel must match the lock: no substitution on the index
+                "--no-deps",  # the lock is the whole closure
                 "--target",
                 str(out),
                 "-r",
-                str(ROOT / "requirements.txt"),
+                str(ROOT / "requirements.lock"),
             ],
             check=True,
         )
@@ -67,11 +71,14 @@ class LocalBundling:
 def rdsaudit_function(scope: Construct, construct_id: str, *, handler: str, **props: Any) -> lambda_.Function:
     """A function running the rdsaudit package: the one runtime, architecture and asset for all of them, in the
     stack's VPC when it has one."""
+    from rdsaudit_cdk.log_groups import retained_log_group
     from rdsaudit_cdk.network import Network
 
     network = Network.of(scope)
     if network is not None:
         props = {**network.function_props(), **props}
+    if "log_group" not in props:  # every function logs to a group with the stack's retention
+        props["log_group"] = retained_log_group(scope, f"{construct_id}Logs")
     return lambda_.Function(
         scope,
         construct_id,

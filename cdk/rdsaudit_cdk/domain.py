@@ -1,8 +1,10 @@
 """The OpenSearch domain: an existing one imported by endpoint and ARN, or a new one created secure by default.
 
-Either way `admin_role` is the role the setup function runs as; on a created domain it is the fine-grained
-access control master, so setup can create the roles and map the forwarder's role to rdsaudit_writer. On an
-imported domain, map it to all_access once (see the README).
+`setup_role` runs `rdsaudit setup`. On a created domain the fine-grained access control master is the people's
+role (`rdsaudit:adminRoleArn`) when given — then no function holds the master's rights, and the admins map the
+setup role to `rdsaudit_setup` once (README) — or else the setup role, so that setup can create the roles and
+map the writers. Every role is allowed only the request paths its code sends (es:ESHttp<Method> on the domain ARN
+followed by the path), in its identity policy and in the domain's access policy.
 """
 
 from __future__ import annotations
@@ -10,25 +12,54 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from rdsaudit_cdk.keys import DataKey
+from rdsaudit_cdk.log_groups import retained_log_group
 from rdsaudit_cdk.nag import acknowledge
 from rdsaudit_cdk.network import Network
+
+# What `rdsaudit setup` sends (handler/setup/cluster.py): {audit} and {activity} are the index prefixes.
+SETUP_PATHS = {
+    "es:ESHttpGet": [
+        "",  # GET /: which engine and version answer (handler/setup/engine.py)
+        "_cat/plugins",
+        "_index_template/{audit}",
+        "_index_template/{activity}",
+        "_plugins/_ism/policies/{audit}-retention",
+        "_plugins/_security/api/roles/rdsaudit_*",
+        "_plugins/_security/api/rolesmapping/rdsaudit_writer",
+    ],
+    "es:ESHttpPut": [
+        "_index_template/{audit}",
+        "_index_template/{activity}",
+        "_plugins/_ism/policies/{audit}-retention",
+        "_plugins/_security/api/roles/rdsaudit_*",
+        "_plugins/_security/api/rolesmapping/rdsaudit_writer",
+    ],
+}
 
 
 class SearchDomain(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, endpoint: str = "", arn: str = "", network: Network | None = None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: str = "",
+        arn: str = "",
+        network: Network | None = None,
+        admin_role_arn: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
-        self.admin_role = iam.Role(
+        self.setup_role = iam.Role(
             self,
             "AdminRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="rdsaudit setup: installs templates, policies, roles and Dashboards objects",
         )
+        self.admin_role_arn = admin_role_arn
         self.created = not (endpoint and arn)
         if not self.created:
             self.url = endpoint if endpoint.startswith("https://") else f"https://{endpoint}"
@@ -37,9 +68,8 @@ class SearchDomain(Construct):
                 self, "Domain", domain_arn=arn, domain_endpoint=self.url
             )
             return
-        slow_logs = logs.LogGroup(
-            self, "DomainLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.RETAIN
-        )
+        logs = {name: retained_log_group(self, f"{name}Logs") for name in ("Audit", "Slow", "App")}
+        master = admin_role_arn or self.setup_role.role_arn
         domain = opensearch.Domain(
             self,
             "Domain",
@@ -53,18 +83,20 @@ class SearchDomain(Construct):
             ),
             zone_awareness=opensearch.ZoneAwarenessConfig(enabled=True, availability_zone_count=2),
             ebs=opensearch.EbsOptions(volume_size=100, volume_type=ec2.EbsDeviceVolumeType.GP3),
-            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True, kms_key=DataKey.of(self).key),
             node_to_node_encryption=True,
             enforce_https=True,
             tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2,
-            fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_arn=self.admin_role.role_arn),
+            fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_arn=master),
             logging=opensearch.LoggingOptions(
+                audit_log_enabled=True,  # who searched and changed what, as the security plugin records it
+                audit_log_group=logs["Audit"],
                 slow_search_log_enabled=True,
-                slow_search_log_group=slow_logs,
+                slow_search_log_group=logs["Slow"],
                 slow_index_log_enabled=True,
-                slow_index_log_group=slow_logs,
+                slow_index_log_group=logs["Slow"],
                 app_log_enabled=True,
-                app_log_group=slow_logs,
+                app_log_group=logs["App"],
             ),
             removal_policy=RemovalPolicy.RETAIN,
             **(
@@ -94,6 +126,13 @@ class SearchDomain(Construct):
                 "Public endpoint because no VPC was given (rdsaudit:vpcId); every request is SigV4-signed, the "
                 "access policy names only this stack's roles, and fine-grained access control is on.",
             )
+        if admin_role_arn:
+            # The people administering the domain reach Dashboards and every API; their own IAM policy decides.
+            domain.add_access_policies(
+                iam.PolicyStatement(
+                    principals=[iam.ArnPrincipal(admin_role_arn)], actions=["es:ESHttp*"], resources=[f"{self.arn}/*"]
+                )
+            )
 
     def nag_arn(self) -> str:
         """The domain ARN as cdk-nag writes it in findings."""
@@ -101,18 +140,39 @@ class SearchDomain(Construct):
             return self.arn
         return f"<{Stack.of(self).get_logical_id(self.domain.node.default_child)}.Arn>"  # type: ignore[arg-type]
 
-    def allow(self, role: iam.IRole, actions: list[str]) -> None:
-        """Identity policy on `role` for exactly these es:ESHttp* verbs, on this domain only."""
-        role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[self.arn, f"{self.arn}/*"]))
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/*]",
-            "OpenSearch HTTP verbs need index paths under the domain; the domain itself is named.",
-        )
-        if self.created:
-            assert isinstance(self.domain, opensearch.Domain)
-            self.domain.add_access_policies(
-                iam.PolicyStatement(
-                    principals=[iam.ArnPrincipal(role.role_arn)], actions=actions, resources=[f"{self.arn}/*"]
+    def allow_paths(self, role: iam.IRole, paths: dict[str, list[str]]) -> None:
+        """Identity policy (and, on a created domain, access policy) for exactly these verbs on these paths."""
+        for action, resources in paths.items():
+            arns = [f"{self.arn}/{p}" for p in resources]
+            role.add_to_principal_policy(iam.PolicyStatement(actions=[action], resources=arns))
+            if self.created:
+                assert isinstance(self.domain, opensearch.Domain)
+                self.domain.add_access_policies(
+                    iam.PolicyStatement(principals=[iam.ArnPrincipal(role.role_arn)], actions=[action], resources=arns)
                 )
+        for path in {p for ps in paths.values() for p in ps if "*" in p}:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{path}]",
+                "One family of security-plugin objects, all named rdsaudit_*, that setup creates and compares.",
             )
+
+    def allow_writer(self, role: iam.IRole, templates: list[str]) -> None:
+        """A writer: `_bulk`, and the first-write check of its own index template (GET / for the engine, GET the
+        template, and PUT when missing or older)."""
+        paths = {"es:ESHttpPost": ["_bulk"]}
+        if templates:
+            paths |= {
+                "es:ESHttpGet": ["", *(f"_index_template/{t}" for t in templates)],
+                "es:ESHttpPut": [f"_index_template/{t}" for t in templates],
+            }
+        self.allow_paths(role, paths)
+
+    def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
+        self.allow_paths(
+            self.setup_role,
+            {
+                action: [p.format(audit=audit_prefix, activity=activity_prefix) for p in paths]
+                for action, paths in SETUP_PATHS.items()
+            },
+        )

@@ -11,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function
+from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.nag import acknowledge
 
@@ -22,8 +23,10 @@ class Exporter(Construct):
         construct_id: str,
         *,
         forwarder: Forwarder,
+        domain: SearchDomain,
         instances: list[str],
         archive_bucket: str,
+        index: bool = False,
         every_minutes: int = 15,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -34,7 +37,9 @@ class Exporter(Construct):
             created = s3.Bucket(
                 self,
                 "Archive",
-                encryption=s3.BucketEncryption.S3_MANAGED,
+                encryption=s3.BucketEncryption.KMS,
+                encryption_key=forwarder.key.key,
+                bucket_key_enabled=True,
                 enforce_ssl=True,
                 versioned=True,
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -61,9 +66,12 @@ class Exporter(Construct):
             timeout=Duration.minutes(15),
             memory_size=512,
             environment={
+                # with indexing (`rdsaudit:exportIndex`), the forwarder's settings say where and how
+                **(forwarder.environment if index else {}),
                 "RDSAUDIT_EXPORT_BUCKET": self.archive.bucket_name,
                 "RDSAUDIT_EXPORT_INSTANCES": ",".join(instances),
                 "RDSAUDIT_EXPORT_PREFIX": "",
+                "RDSAUDIT_EXPORT_INDEX": "true" if index else "false",
             },
             description="rdsaudit: RDS audit log files to S3, exactly once",
         )
@@ -81,12 +89,34 @@ class Exporter(Construct):
                 ],
             )
         )
+        # It writes archive objects (multipart) and its state; it reads back only its state.
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                actions=["s3:PutObject"],
                 resources=[self.archive.arn_for_objects("RDS/*"), self.archive.arn_for_objects("state/*")],
             )
         )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:AbortMultipartUpload"], resources=[self.archive.arn_for_objects("RDS/*")])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.archive.arn_for_objects("state/*")])
+        )
+        # The first run of an instance reads a state object that does not exist yet: S3 answers 404 only to a
+        # caller that may list the bucket, else 403 ("GetObject", Amazon S3 API Reference). Only that prefix.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.archive.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["state/*"]}},
+            )
+        )
+        if archive_bucket == "":
+            # the created archive encrypts with the stack's key: state objects are read back and written under it
+            forwarder.key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        if index:
+            # --index writes through the one pipeline, which checks the template before the first document
+            domain.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
         for path, reason in (
             ("RDS/*", "Archive objects under RDS/<instance>/audit/."),
             ("state/*", "One state object per instance."),

@@ -1,16 +1,21 @@
-"""The custom resource that runs `rdsaudit setup` before any subscription exists."""
+"""The setup function, and the custom resource that runs it before any subscription exists.
+
+When the people's role is the domain's master (`rdsaudit:adminRoleArn` on a created domain), nothing in the stack
+may map roles on a new domain, so there is no custom resource: the admins map the setup role to rdsaudit_setup
+once and invoke the function (README, "Security")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CustomResource, Duration, Stack
+from aws_cdk import CfnOutput, CustomResource, Duration, Fn, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from rdsaudit_cdk.bundling import rdsaudit_function, source_hash
 from rdsaudit_cdk.domain import SearchDomain
+from rdsaudit_cdk.log_groups import retained_log_group
 from rdsaudit_cdk.nag import acknowledge
 
 
@@ -24,13 +29,14 @@ class Setup(Construct):
         writer_roles: list[iam.IRole],
         environment: dict[str, str],
         retention_days: Any,
+        activity_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        domain.admin_role.add_managed_policy(
+        domain.setup_role.add_managed_policy(
             iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
         )
         acknowledge(
-            domain.admin_role,
+            domain.setup_role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "CloudWatch Logs write access for the setup function's own logs, and nothing else.",
         )
@@ -38,16 +44,35 @@ class Setup(Construct):
             self,
             "Function",
             handler="handler.app.setup_handler",
-            role=domain.admin_role,
+            role=domain.setup_role,
             timeout=Duration.minutes(5),
             memory_size=256,
             environment={**environment, "RDSAUDIT_ENSURE_TEMPLATE": "false"},
             description="rdsaudit setup: index template, ISM policy, roles, Dashboards objects",
         )
-        domain.allow(
-            domain.admin_role, ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPut", "es:ESHttpPost", "es:ESHttpPatch"]
+        self.function = function
+        domain.allow_setup(environment["RDSAUDIT_INDEX_PREFIX"], activity_prefix)
+        self.resource: CustomResource | None = None
+        if domain.created and domain.admin_role_arn:
+            CfnOutput(
+                self,
+                "InvokeOnce",
+                description="After mapping the setup role to rdsaudit_setup: aws lambda invoke --payload <this>",
+                value=Fn.join(
+                    "",
+                    [
+                        '{"RequestType":"Create","ResourceProperties":{"RetentionDays":"',
+                        Token.as_string(retention_days),
+                        '","RoleArns":',
+                        Fn.to_json_string([r.role_arn for r in writer_roles]),
+                        "}}",
+                    ],
+                ),
+            )
+            return
+        provider = cr.Provider(
+            self, "Provider", on_event_handler=function, log_group=retained_log_group(self, "ProviderLogs")
         )
-        provider = cr.Provider(self, "Provider", on_event_handler=function)
         acknowledge(
             provider, "AwsSolutions-L1", "The provider framework's runtime is chosen and kept current by aws-cdk-lib."
         )

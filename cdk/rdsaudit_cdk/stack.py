@@ -10,15 +10,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from rdsaudit_cdk.activity import ActivityStreams
+from rdsaudit_cdk.activity import ACTIVITY_PREFIX, ActivityStreams
 from rdsaudit_cdk.alarms import Alarms
 from rdsaudit_cdk.autosubscribe import AutoSubscribe
 from rdsaudit_cdk.backfill import Backfill
 from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.exporter import Exporter
 from rdsaudit_cdk.forwarder import Forwarder
+from rdsaudit_cdk.keys import DataKey
+from rdsaudit_cdk.log_groups import retained_log_group, retention_parameter
 from rdsaudit_cdk.nag import acknowledge
 from rdsaudit_cdk.network import Network
+from rdsaudit_cdk.operators import Operators
 from rdsaudit_cdk.setup_resource import Setup
 
 
@@ -38,6 +41,9 @@ class StackConfig:
     vpc_id: str = ""  # optional: put the created domain and the functions in these private subnets
     vpc_subnet_ids: list[str] = field(default_factory=list)
     vpc_availability_zones: list[str] = field(default_factory=list)
+    admin_role_arn: str = ""  # the people's IAM role: the created domain's fine-grained access master
+    kms_key_arn: str = ""  # bring your own key for the domain, dead letters, queues and archive; empty: create one
+    export_index: bool = False  # the exporter also indexes what it copies
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -62,6 +68,9 @@ class StackConfig:
             vpc_id=str(ctx("vpcId", "")),
             vpc_subnet_ids=list(ctx("vpcSubnetIds", [])),
             vpc_availability_zones=list(ctx("vpcAvailabilityZones", [])),
+            admin_role_arn=str(ctx("adminRoleArn", "")),
+            kms_key_arn=str(ctx("kmsKeyArn", "")),
+            export_index=str(ctx("exportIndex", "false")).lower() == "true",
         )
 
 
@@ -146,13 +155,23 @@ class RdsAuditStack(Stack):
                 "AWSLambdaVPCAccessExecutionRole]",
                 "Lambda's own policy for creating the network interfaces of functions in the VPC.",
             )
-        domain = SearchDomain(self, "Search", endpoint=config.domain_endpoint, arn=config.domain_arn, network=network)
+        retention_parameter(self)
+        DataKey(self, "DataKey", key_arn=config.kms_key_arn)
+        domain = SearchDomain(
+            self,
+            "Search",
+            endpoint=config.domain_endpoint,
+            arn=config.domain_arn,
+            network=network,
+            admin_role_arn=config.admin_role_arn,
+        )
         forwarder = Forwarder(self, "Forwarder", domain=domain, params=params)
-        # Every function that writes to the domain, mapped to rdsaudit_writer by setup.
-        writers = [forwarder.function]
+        # Every role that writes to the domain, mapped to rdsaudit_writer by setup.
+        operators = Operators(self, "Operators", forwarder=forwarder, domain=domain)
+        writers: list[iam.IRole] = [forwarder.function.role, operators.replay_role]  # type: ignore[list-item]
         backfill = Backfill(self, "Backfill", domain=domain, forwarder=forwarder, archive_bucket=config.archive_bucket)
         if config.archive_bucket:
-            writers.append(backfill.function)
+            writers.append(backfill.function.role)  # type: ignore[arg-type]
         if config.activity_stream_arn:
             activity = ActivityStreams(
                 self,
@@ -163,14 +182,27 @@ class RdsAuditStack(Stack):
                 kms_key_arn=config.activity_kms_key_arn,
                 cluster_resource_id=config.activity_cluster_id,
             )
-            writers.append(activity.function)
+            writers.append(activity.function.role)  # type: ignore[arg-type]
+        if config.export_instances:
+            exporter = Exporter(
+                self,
+                "Exporter",
+                forwarder=forwarder,
+                domain=domain,
+                instances=config.export_instances,
+                archive_bucket=config.archive_bucket,
+                index=config.export_index,
+            )
+            if config.export_index:
+                writers.append(exporter.function.role)  # type: ignore[arg-type]
         setup = Setup(
             self,
             "Setup",
             domain=domain,
-            writer_roles=[w.role for w in writers if w.role is not None],
+            writer_roles=writers,
             environment=forwarder.environment,
             retention_days=params["retention"].value_as_number,
+            activity_prefix=ACTIVITY_PREFIX,
         )
 
         groups = [f"/aws/rds/cluster/{name}/audit" for name in config.clusters]
@@ -210,7 +242,8 @@ class RdsAuditStack(Stack):
                 filter_name="rdsaudit",
             )
             # No document may arrive before the template exists, nor before Logs may invoke the function.
-            sub.node.add_dependency(setup.resource)
+            if setup.resource is not None:
+                sub.node.add_dependency(setup.resource)
             sub.node.add_dependency(forwarder.function.node.find_child("InvokeFromRdsAuditLogs"))
             self.subscriptions.append(sub)
 
@@ -222,19 +255,37 @@ class RdsAuditStack(Stack):
             email=config.alarm_email,
             threshold=params["failed_threshold"].value_as_number if groups else 0,
             period_seconds=params["failed_period"].value_as_number if groups else 300,
+            backfill=backfill.state_machine,
         )
         if config.auto_subscribe:
             AutoSubscribe(self, "AutoSubscribe", forwarder=forwarder.function)
-        if config.export_instances:
-            Exporter(
-                self,
-                "Exporter",
-                forwarder=forwarder,
-                instances=config.export_instances,
-                archive_bucket=config.archive_bucket,
-            )
         acknowledge(
             self,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "The CDK custom-resource provider framework's own functions use the basic execution role.",
         )
+        singleton_logs(self)
+
+
+def singleton_logs(stack: Stack) -> None:
+    """aws-cdk-lib's own custom-resource function (the domain's log and access policies) logs to a group with the
+    stack's retention too: Lambda writes where LoggingConfig.LogGroup says, a group that exists before it runs."""
+    from aws_cdk import aws_lambda as lambda_
+
+    singleton = stack.node.try_find_child("AWS679f53fac002430cb0da5b7982bd2287")
+    if singleton is None:
+        return
+    group = retained_log_group(stack, "CustomResourceLogs")
+    acknowledge(
+        singleton,
+        "AwsSolutions-IAM5[Action::kms:List*]",
+        "aws-cdk-lib's domain custom resource reads the domain's KMS key metadata when it updates the domain.",
+    )
+    acknowledge(
+        singleton,
+        "AwsSolutions-IAM5[Action::kms:Describe*]",
+        "aws-cdk-lib's domain custom resource reads the domain's KMS key metadata when it updates the domain.",
+    )
+    cfn = singleton.node.default_child
+    assert isinstance(cfn, lambda_.CfnFunction)
+    cfn.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})

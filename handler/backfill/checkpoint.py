@@ -10,16 +10,19 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from handler.errors import access_denied
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
     version: str  # the object's ETag or mtime when the progress was recorded
-    position: int  # events of the object fully written (indexed, present or dead-lettered)
+    position: int  # events of the object fully handled (written, present, dead-lettered or outside the window)
     done: bool
+    indices: dict[str, int] = field(default_factory=dict)  # documents known present, per index, from this object
 
 
 class Checkpoint(Protocol):
@@ -31,27 +34,50 @@ class Checkpoint(Protocol):
 
 
 class LocalManifest:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    """One JSON file for a whole run, valid only for the run it was written for: `identity` names everything that
+    decides what a run writes (sources, endpoint, index prefix, window, options). A manifest written for another
+    identity is not used (`stale` says why)."""
+
+    def __init__(self, path: str | os.PathLike[str], identity: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
+        self.identity = identity or {}
         self._objects: dict[str, dict[str, Any]] = {}
+        self.stale = ""
         if self.path.exists():
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            self._objects = dict(data.get("objects", {}))
+            recorded = data.get("identity", {})
+            if identity is not None and recorded != identity:
+                differs = sorted(k for k in set(recorded) | set(identity) if recorded.get(k) != identity.get(k))
+                self.stale = f"written for another run ({', '.join(differs) or 'format'} differs)"
+            else:
+                self._objects = dict(data.get("objects", {}))
 
     def get(self, uri: str) -> Progress | None:
         entry = self._objects.get(uri)
         if entry is None:
             return None
-        return Progress(str(entry["version"]), int(entry["position"]), bool(entry["done"]))
+        indices = {str(k): int(v) for k, v in entry.get("indices", {}).items()}
+        return Progress(str(entry["version"]), int(entry["position"]), bool(entry["done"]), indices)
 
     def put(self, uri: str, progress: Progress) -> None:
-        self._objects[uri] = {"version": progress.version, "position": progress.position, "done": progress.done}
+        self._objects[uri] = {
+            "version": progress.version,
+            "position": progress.position,
+            "done": progress.done,
+            "indices": progress.indices,
+        }
+
+    def forget(self, uri: str) -> None:
+        self._objects.pop(uri, None)
+
+    def uris(self) -> list[str]:
+        return list(self._objects)
 
     def flush(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".checkpoint-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": 1, "objects": self._objects}, f, indent=1, sort_keys=True)
+            json.dump({"version": 2, "identity": self.identity, "objects": self._objects}, f, indent=1, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -78,28 +104,61 @@ class S3Checkpoints:
 
     def get(self, uri: str) -> Progress | None:
         s3 = self._s3()
+        key = self._key(uri)
         try:
-            body = s3.get_object(Bucket=self.bucket, Key=self._key(uri))["Body"].read()
+            body = s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except s3.exceptions.NoSuchKey:
             return None
+        except s3.exceptions.ClientError as e:
+            raise access_denied(e, self.bucket, key, f"{self.prefix}/" if self.prefix else "") from None
         entry = json.loads(body)
-        return Progress(str(entry["version"]), int(entry["position"]), bool(entry["done"]))
+        indices = {str(k): int(v) for k, v in entry.get("indices", {}).items()}
+        return Progress(str(entry["version"]), int(entry["position"]), bool(entry["done"]), indices)
 
     def put(self, uri: str, progress: Progress) -> None:
-        entry = {"uri": uri, "version": progress.version, "position": progress.position, "done": progress.done}
+        entry = {
+            "uri": uri,
+            "version": progress.version,
+            "position": progress.position,
+            "done": progress.done,
+            "indices": progress.indices,
+        }
         self._s3().put_object(Bucket=self.bucket, Key=self._key(uri), Body=json.dumps(entry).encode())
 
     def flush(self) -> None:
         return None
 
 
-def default_manifest_path(sources: list[str]) -> Path:
-    """The same command finds the same manifest."""
-    digest = hashlib.sha256("\n".join(sorted(sources)).encode()).hexdigest()[:16]
-    return Path(f".rdsaudit-backfill-{digest}.json")
+def run_identity(
+    sources: list[str],
+    *,
+    endpoint: str,
+    index_prefix: str,
+    since: str | None,
+    until: str | None,
+    log_group: str | None,
+    mask: bool,
+) -> dict[str, Any]:
+    """Everything that decides what a backfill writes: a rerun with any of it changed is another run."""
+    resolved = sorted(s if s.startswith("s3://") else str(Path(s).resolve()) for s in sources)
+    return {
+        "sources": resolved,
+        "endpoint": endpoint,
+        "index_prefix": index_prefix,
+        "since": since,
+        "until": until,
+        "log_group": log_group,
+        "mask": mask,
+    }
 
 
-def open_checkpoint(location: str) -> Checkpoint:
+def default_manifest_path(cache_dir: str, identity: dict[str, Any]) -> Path:
+    """The same run finds the same manifest; another run (other prefix, window, endpoint, …) another one."""
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    return Path(cache_dir).expanduser() / "rdsaudit" / "backfill" / f"{digest}.json"
+
+
+def open_checkpoint(location: str, identity: dict[str, Any] | None = None, s3: Any = None) -> Checkpoint:
     if location.startswith("s3://"):
-        return S3Checkpoints(location)
-    return LocalManifest(location)
+        return S3Checkpoints(location, s3)
+    return LocalManifest(location, identity)

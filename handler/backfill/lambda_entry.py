@@ -34,9 +34,9 @@ def backfill_objects(event: Any, runtime: Runtime, deadline: float | None) -> di
                 continue
             resume = seen.position
 
-        def save(position: int, ref_uri: str = ref.uri, version: str = ref.version) -> None:
+        def save(position: int, present: dict[str, int], ref_uri: str = ref.uri, version: str = ref.version) -> None:
             if checkpoint is not None:
-                checkpoint.put(ref_uri, Progress(version, position, False))
+                checkpoint.put(ref_uri, Progress(version, position, False, dict(present)))
 
         with open_object(ref, s3) as raw:
             result = process_object(
@@ -57,5 +57,5 @@ def backfill_objects(event: Any, runtime: Runtime, deadline: float | None) -> di
             # Unreadable content will not improve with retries: report it as a failure of this item.
             raise DecodeError(f"{ref.uri}: {result.error}")
         if checkpoint is not None:
-            checkpoint.put(ref.uri, Progress(ref.version, result.position, True))
+            checkpoint.put(ref.uri, Progress(ref.version, result.position, True, dict(result.counts.present)))
     return {"objects": objects, "finished_earlier": finished_earlier, "skipped": skipped, **counts.as_log()}

@@ -1,106 +1,44 @@
-"""A backfill run: list, skip finished work, process objects with N worker processes, report progress and a summary."""
+"""A backfill run: list, decide what is left to do from a checkpoint that can't lie, process objects with N worker
+processes, show progress, and stop cleanly on Ctrl-C (the checkpoint then says where a rerun resumes)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import queue
+import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from handler.backfill.checkpoint import Checkpoint, Progress, open_checkpoint
+from handler.backfill.checkpoint import Checkpoint, LocalManifest, Progress
 from handler.backfill.process import BackfillOptions, ObjectResult, process_object
+from handler.backfill.progress import Display, Summary
+from handler.backfill.verify import recheck
 from handler.config import Settings
-from handler.model import Counts
+from handler.errors import Interrupted
 from handler.sources.framing import is_skipped_object
 from handler.sources.objects import ObjectRef, list_objects, open_object
 
 if TYPE_CHECKING:
     from handler.runtime import Runtime
 
-
-@dataclass
-class Summary:
-    objects: int = 0
-    finished_earlier: int = 0
-    skipped: int = 0
-    failed: int = 0
-    read: int = 0
-    outside_window: int = 0
-    megabytes: float = 0.0
-    elapsed: float = 0.0
-    counts: Counts = field(default_factory=Counts)
-    failures: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, r: ObjectResult) -> None:
-        self.read += r.read
-        self.outside_window += r.outside_window
-        self.counts.add(r.counts)
-        self.megabytes += r.size / 1e6
-        if r.error:
-            self.failed += 1
-            self.failures.append((r.uri, r.error))
-
-    def lines(self) -> list[str]:
-        rate = self.read / self.elapsed if self.elapsed > 0 else 0.0
-        mb_rate = self.megabytes / self.elapsed if self.elapsed > 0 else 0.0
-        out = [
-            f"objects: {self.objects} ({self.finished_earlier} finished earlier, {self.skipped} skipped, "
-            f"{self.failed} failed)",
-            f"records: {self.read:,}  outside window: {self.outside_window:,}",
-            self.counts.line(),
-            f"elapsed: {self.elapsed:.1f} s  rate: {rate:,.0f} records/s  {mb_rate:.1f} MB/s",
-        ]
-        out += [f"FAILED {uri}: {error}" for uri, error in self.failures]
-        return out
-
-
-class Display:
-    """A progress bar on a terminal; a plain line every `interval` seconds otherwise."""
-
-    def __init__(self, total_objects: int, total_bytes: int, out: TextIO, interval: float = 10.0) -> None:
-        self.total_objects, self.total_bytes = total_objects, total_bytes
-        self.out, self.tty = out, out.isatty()
-        self.interval = interval
-        self.started = self._last = time.monotonic()
-        self.objects = 0
-        self.bytes = 0
-        self.records = 0
-
-    def update(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < (0.2 if self.tty else self.interval):
-            return
-        self._last = now
-        elapsed = max(now - self.started, 1e-9)
-        rate = self.records / elapsed
-        eta = (self.total_bytes - self.bytes) / (self.bytes / elapsed) if self.bytes else 0.0
-        text = (
-            f"objects {self.objects}/{self.total_objects}  records {self.records:,}  "
-            f"{self.bytes / 1e6:,.1f}/{self.total_bytes / 1e6:,.1f} MB  {rate:,.0f} rec/s  ETA {eta:,.0f} s"
-        )
-        if self.tty:
-            self.out.write("\r" + text + "\x1b[K")
-        else:
-            self.out.write("backfill: " + text + "\n")
-        self.out.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.out.write("\n")
-
-
 # Worker process state, built once per process by _init_worker.
 _worker: dict[str, Any] = {}
+_BYTES_EVERY = 0.5  # seconds between byte-progress messages from a worker
 
 
 def _init_worker(settings: Settings, progress_queue: Any, options: BackfillOptions, runtime: Any = None) -> None:
     """In a worker process, its own runtime (clients cannot cross processes); in-process, the caller's."""
     from handler.runtime import build_runtime
 
-    runtime = runtime or build_runtime(settings)
+    if runtime is None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle, once
+        from handler.logs import configure_logging
+
+        configure_logging(settings.log_level)
+        runtime = build_runtime(settings)
     _worker["runtime"] = runtime
     _worker["pipeline"] = None if options.dry_run else runtime.pipeline()
     _worker["queue"] = progress_queue
@@ -108,22 +46,88 @@ def _init_worker(settings: Settings, progress_queue: Any, options: BackfillOptio
 
 
 def _work(task: tuple[ObjectRef, int]) -> ObjectResult:
+    from handler.errors import NotAuditLog
+
     ref, resume_from = task
     runtime = _worker["runtime"]
     q = _worker["queue"]
+    result = ObjectResult(uri=ref.uri, size=ref.size, resumed_from=resume_from)
+    sent = [0.0]
+
+    def on_bytes(n: int) -> None:
+        now = time.monotonic()
+        if now - sent[0] >= _BYTES_EVERY:
+            sent[0] = now
+            q.put(("bytes", ref.uri, n))
+
     try:
         with open_object(ref, runtime.aws("s3") if ref.uri.startswith("s3://") else None) as raw:
-            return process_object(
+            process_object(
                 ref,
                 raw,
                 pipeline=_worker["pipeline"],
                 transform=runtime.options,
                 options=_worker["options"],
                 resume_from=resume_from,
-                on_progress=lambda position: q.put((ref.uri, ref.version, position)),
+                on_progress=lambda position, present: q.put(("position", ref.uri, ref.version, position, present)),
+                on_bytes=on_bytes,
+                result=result,
             )
+    except NotAuditLog:
+        raise  # stops the whole run: the next objects are most likely the same mistake
     except Exception as e:  # one unreadable object must not stop the others; it is reported and counted
-        return ObjectResult(uri=ref.uri, size=ref.size, resumed_from=resume_from, error=f"{type(e).__name__}: {e}")
+        from handler.explain import describe
+
+        result.error = describe(e, runtime.settings)[0]
+    return result
+
+
+class _Run:
+    """The parent's bookkeeping: checkpoint, display and summary, fed by progress messages and results."""
+
+    def __init__(self, checkpoint: Checkpoint | None, display: Display, summary: Summary) -> None:
+        self.checkpoint, self.display, self.summary = checkpoint, display, summary
+        self.lock = threading.Lock()
+        self.positions: dict[str, int] = {}
+        self.base: dict[str, dict[str, int]] = {}  # documents per index an earlier run recorded, per object
+        self.last_flush = time.monotonic()
+
+    def message(self, item: tuple[Any, ...]) -> None:
+        with self.lock:
+            if item[0] == "bytes":
+                self.display.bytes_read(item[1], item[2])
+            else:
+                _, uri, version, position, present = item
+                self.display.records += position - self.positions.get(uri, position)
+                self.positions[uri] = position
+                if self.checkpoint is not None:
+                    self.checkpoint.put(uri, Progress(version, position, False, self._indices(uri, present)))
+                    if time.monotonic() - self.last_flush > 1.0:
+                        self.flush()
+            self.display.update()
+
+    def finish(self, result: ObjectResult, version: str) -> None:
+        with self.lock:
+            self.summary.add(result)
+            self.display.finished += 1
+            self.display.failed += bool(result.error)
+            self.display.bytes_read(result.uri, result.size if not result.error else result.bytes_read)
+            if self.checkpoint is not None and not result.error:
+                indices = self._indices(result.uri, result.counts.present)
+                self.checkpoint.put(result.uri, Progress(version, result.position, True, indices))
+                self.flush()
+            self.display.update(force=True)
+
+    def _indices(self, uri: str, present: dict[str, int]) -> dict[str, int]:
+        merged = dict(self.base.get(uri, {}))
+        for index, n in present.items():
+            merged[index] = merged.get(index, 0) + n
+        return merged
+
+    def flush(self) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint.flush()
+        self.last_flush = time.monotonic()
 
 
 def run_backfill(
@@ -132,16 +136,18 @@ def run_backfill(
     *,
     options: BackfillOptions,
     workers: int = 1,
-    checkpoint_location: str,
+    checkpoint: Checkpoint | None,
     out: TextIO | None = None,
 ) -> Summary:
     started = time.monotonic()
     summary = Summary()
-    settings = runtime.settings
     s3 = runtime.aws("s3") if any(source.startswith("s3://") for source in sources) else None
     refs = [ref for source in sources for ref in list_objects(source, s3)]
-    checkpoint: Checkpoint | None = None if options.dry_run else open_checkpoint(checkpoint_location)
+    if isinstance(checkpoint, LocalManifest) and not options.dry_run:
+        summary.notes += recheck(checkpoint, refs, runtime)
     tasks: list[tuple[ObjectRef, int]] = []
+    display = Display(0, 0, out or sys.stderr)
+    run = _Run(checkpoint, display, summary)
     for ref in refs:
         summary.objects += 1
         if is_skipped_object(ref.key):
@@ -152,77 +158,104 @@ def run_backfill(
             if seen.done:
                 summary.finished_earlier += 1
                 continue
+            run.base[ref.uri] = seen.indices
             tasks.append((ref, seen.position))
         else:
             tasks.append((ref, 0))
+    display.total_objects, display.total_bytes = len(tasks), sum(ref.size for ref, _ in tasks)
+    run.positions = {ref.uri: resume_from for ref, resume_from in tasks}
 
-    display = Display(len(tasks), sum(ref.size for ref, _ in tasks), out or sys.stderr)
-    # where each object stands; starts at its resume point, so the display counts only this run's records
-    positions = {ref.uri: resume_from for ref, resume_from in tasks}
-    lock = threading.Lock()
-    last_flush = [time.monotonic()]
-
-    def record_progress(uri: str, version: str, position: int) -> None:
-        with lock:
-            display.records += position - positions[uri]
-            positions[uri] = position
-            if checkpoint is not None:
-                checkpoint.put(uri, Progress(version, position, False))
-                if time.monotonic() - last_flush[0] > 1.0:
-                    checkpoint.flush()
-                    last_flush[0] = time.monotonic()
-            display.update()
-
-    def finish(result: ObjectResult, version: str) -> None:
-        with lock:
-            summary.add(result)
-            display.objects += 1
-            display.bytes += result.size
-            if checkpoint is not None and not result.error:
-                checkpoint.put(result.uri, Progress(version, result.position, True))
-                checkpoint.flush()
-                last_flush[0] = time.monotonic()
-            display.update()
-
-    versions = {ref.uri: ref.version for ref, _ in tasks}
-    if workers <= 1:
-        progress_q: Any = _DirectQueue(record_progress)
-        _init_worker(settings, progress_q, options, runtime)
-        for task in tasks:
-            finish(_work(task), task[0].version)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        progress_q = ctx.Queue()
-        stop = threading.Event()
-
-        def drain() -> None:
-            while not stop.is_set() or not progress_q.empty():
-                try:
-                    uri, version, position = progress_q.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                record_progress(uri, version, position)
-
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(settings, progress_q, options)) as pool:
-            for result in pool.imap_unordered(_work, tasks):
-                finish(result, versions[result.uri])
-        stop.set()
-        reader.join()
-    if checkpoint is not None:
-        checkpoint.flush()
+    ticker = _Ticker(lambda: run.lock.acquire(blocking=False) and _refresh_and_release(run))
+    ticker.start()
+    try:
+        if workers <= 1:
+            _init_worker(runtime.settings, _DirectQueue(run.message), options, runtime)
+            for task in tasks:
+                run.finish(_work(task), task[0].version)
+        else:
+            _in_processes(tasks, workers, runtime.settings, options, run)
+    except KeyboardInterrupt:
+        run.flush()
+        display.close()
+        summary.elapsed = time.monotonic() - started
+        raise Interrupted(
+            f"interrupted after {display.records:,} records ({display.finished} of {len(tasks)} objects done); "
+            "rerun the same command to resume where it stopped"
+        ) from None
+    finally:
+        ticker.stop()
+    run.flush()
     display.update(force=True)
     display.close()
     summary.elapsed = time.monotonic() - started
     return summary
 
 
+def _refresh_and_release(run: _Run) -> bool:
+    try:
+        run.display.update(force=run.display.tty)  # a plain log keeps its own, slower, pace
+    finally:
+        run.lock.release()
+    return True
+
+
+def _in_processes(
+    tasks: list[tuple[ObjectRef, int]], workers: int, settings: Settings, options: BackfillOptions, run: _Run
+) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    progress_q = ctx.Queue()
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set() or not progress_q.empty():
+            try:
+                item = progress_q.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            run.message(item)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    versions = {ref.uri: ref.version for ref, _ in tasks}
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(settings, progress_q, options))
+    try:
+        for result in pool.imap_unordered(_work, tasks):
+            run.finish(result, versions[result.uri])
+        pool.close()
+    except BaseException:
+        pool.terminate()  # Ctrl-C or a run-stopping error: the workers go at once
+        raise
+    finally:
+        pool.join()
+        stop.set()
+        reader.join()
+
+
+class _Ticker:
+    """Refreshes the progress line once a second while a request is slow and no message arrives."""
+
+    def __init__(self, tick: Callable[[], Any]) -> None:
+        self._tick = tick
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self._tick()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class _DirectQueue:
     """In-process stand-in for the progress queue when there is one worker."""
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: Callable[[tuple[Any, ...]], None]) -> None:
         self.handle = handle
 
-    def put(self, item: tuple[str, str, int]) -> None:
-        self.handle(*item)
+    def put(self, item: tuple[Any, ...]) -> None:
+        self.handle(item)

@@ -158,7 +158,8 @@ def export_instance(
             _Prepend(first_block, stream),
             bucket,
             key,
-            ExtraArgs={"ServerSideEncryption": "AES256", "ContentType": "application/gzip"},
+            # No ServerSideEncryption here: the bucket's default applies (the stack's KMS key on a created archive).
+            ExtraArgs={"ContentType": "application/gzip"},
         )
         state.files[ident] = {"copied": copied + stream.emitted, "name": f.name, "last_written": f.last_written}
         state.pending = None

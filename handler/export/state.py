@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handler.errors import access_denied
+
 
 class ConcurrentRun(Exception):
     """Another export advanced this instance's state since it was read."""
@@ -24,6 +26,9 @@ class ExportState:
             obj = self.s3.get_object(Bucket=self.bucket, Key=self.key)
         except self.s3.exceptions.NoSuchKey:
             return self
+        except self.s3.exceptions.ClientError as e:
+            prefix = self.key.rsplit("/", 1)[0] + "/" if "/" in self.key else ""
+            raise access_denied(e, self.bucket, self.key, prefix) from None
         data = json.loads(obj["Body"].read())
         self.etag = obj["ETag"]
         self.files, self.pending = data.get("files", {}), data.get("pending")
@@ -36,8 +41,7 @@ class ExportState:
             answer = self.s3.put_object(
                 Bucket=self.bucket,
                 Key=self.key,
-                Body=body,
-                ServerSideEncryption="AES256",
+                Body=body,  # encrypted with the bucket's default key (the stack's archive key)
                 ContentType="application/json",
                 **condition,
             )

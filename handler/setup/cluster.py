@@ -1,5 +1,9 @@
 """Index template, ISM policy, security roles and role mapping: each compared with what the cluster has, and
-written only when it differs. With `dry_run`, reads still happen and writes are reported instead of sent."""
+written only when it differs. With `dry_run`, reads still happen and writes are reported instead of sent.
+
+The engine (handler/setup/engine.py) is found once per ClusterSetup and decides the API used for each piece:
+composable or legacy templates, `_plugins` or `_opendistro` plugin paths, and nothing but templates on
+OpenSearch Serverless."""
 
 from __future__ import annotations
 
@@ -9,12 +13,22 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from handler.mappings import index_template, ism_policy, security_roles
+from handler.mappings import index_template, ism_policy, legacy_template, security_roles, serverless_template
+from handler.setup.engine import Engine, detect
 
 logger = logging.getLogger("rdsaudit")
 
-ISM_PLUGIN = "opensearch-index-management"
-SECURITY_PLUGIN = "opensearch-security"
+# _cat/plugins component names → the path prefix that plugin answers under. Open Distro's index management
+# plugin was `opendistro_index_management` (its build.gradle up to 1.12) and `opendistro-index-management`
+# (1.13, as _cat/plugins lists it); its security plugin is `opendistro_security`.
+ISM_PLUGINS = {
+    "opensearch-index-management": "_plugins",
+    "opendistro-index-management": "_opendistro",
+    "opendistro_index_management": "_opendistro",
+}
+SECURITY_PLUGINS = {"opensearch-security": "_plugins", "opendistro_security": "_opendistro"}
+# The error types an engine gives for "no template by that name" (as opposed to "no such API").
+_MISSING_TEMPLATE = {"resource_not_found_exception", "index_template_missing_exception"}
 
 
 @dataclass(frozen=True)
@@ -31,14 +45,21 @@ def _checksum(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def ensure_index_template(client: Any, prefix: str) -> str:
-    """The cold-start check: one GET; install when missing or different. Returns the action taken."""
-    return ClusterSetup(client, prefix).template().action
+def ensure_index_template(client: Any, prefix: str, *, engine: Engine | None = None) -> str:
+    """The cold-start check: one GET (plus GET / when the engine is not given); install when missing or
+    different. Returns the action taken. Raises UnsupportedEngine on engines rdsaudit cannot write to."""
+    return ClusterSetup(client, prefix, engine=engine).template().action
 
 
 class ClusterSetup:
     def __init__(
-        self, client: Any, prefix: str, *, dry_run: bool = False, activity_prefix: str = "rdsactivity"
+        self,
+        client: Any,
+        prefix: str,
+        *,
+        dry_run: bool = False,
+        activity_prefix: str = "rdsactivity",
+        engine: Engine | None = None,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -46,6 +67,15 @@ class ClusterSetup:
         self.dry_run = dry_run
         self.requests: list[tuple[str, str, Any]] = []  # what a dry run would have sent
         self._plugins: set[str] | None = None
+        self._engine = engine
+        self._legacy_api = False  # set when the composable template API turned out to be missing
+
+    def engine(self) -> Engine:
+        """The engine, asked once (GET /); refuses engines rdsaudit cannot write to."""
+        if self._engine is None:
+            self._engine = detect(self.client)
+        self._engine.check_supported()
+        return self._engine
 
     def _get(self, path: str) -> Any | None:
         """The JSON at `path`, or None when it does not exist."""
@@ -69,21 +99,55 @@ class ClusterSetup:
             self._plugins = {row["component"] for row in rows}
         return self._plugins
 
+    def _plugin_prefix(self, known: dict[str, str]) -> str | None:
+        found = sorted(name for name in known if name in self.plugins())
+        return known[found[0]] if found else None
+
     def template(self, body: dict[str, Any] | None = None, name: str | None = None) -> Change:
         """The audit template, or another (`body`, `name`) such as the Activity Streams one."""
         body = body if body is not None else index_template(self.prefix)
         name = name or self.prefix
+        engine = self.engine()
+        if engine.generates_ids:
+            body = serverless_template(body, engine.collection_type)
         # The cluster normalises what it stores, so compare a checksum kept in _meta rather than the bodies.
         body.setdefault("_meta", {})["checksum"] = _checksum(body)
+        if engine.legacy_templates or self._legacy_api:
+            return self._legacy_template(body, name)
         path = f"/_index_template/{name}"
-        # ignore=404 keeps the client from logging a warning for the expected "not there yet"
-        found = self.client.transport.perform_request("GET", path, params={"ignore": 404})
+        from opensearchpy.exceptions import TransportError
+
+        try:
+            # ignore=404 keeps the client from logging a warning for the expected "not there yet"
+            found = self.client.transport.perform_request("GET", path, params={"ignore": 404})
+        except TransportError as e:
+            if e.status_code != 405:
+                raise
+            found = {"error": {"type": "method_not_allowed"}}
+        if isinstance(found, dict) and "error" in found and _error_type(found) not in _MISSING_TEMPLATE:
+            # No composable template API (Elasticsearch before 7.8 answers 405) although the version did not
+            # say so, e.g. behind a proxy that rewrites GET /: use the legacy API from now on.
+            self._legacy_api = True
+            return self._legacy_template(body, name)
         templates = found.get("index_templates") or [] if isinstance(found, dict) else []
         current = templates[0]["index_template"] if templates else None
-        if current is not None and current.get("_meta", {}).get("checksum") == body["_meta"]["checksum"]:
+        return self._put_template(path, body, name, current, body)
+
+    def _legacy_template(self, body: dict[str, Any], name: str) -> Change:
+        """Elasticsearch 7.0–7.7: the same mappings and checksum through `_template` (checksum in mappings._meta)."""
+        path = f"/_template/{name}"
+        found = self.client.transport.perform_request("GET", path, params={"ignore": 404})
+        current = found.get(name) if isinstance(found, dict) else None
+        meta = (current or {}).get("mappings", {}).get("_meta") if current else None
+        return self._put_template(path, legacy_template(body), name, {"_meta": meta} if current else None, body)
+
+    def _put_template(
+        self, path: str, payload: dict[str, Any], name: str, current: dict[str, Any] | None, body: dict[str, Any]
+    ) -> Change:
+        if current is not None and (current.get("_meta") or {}).get("checksum") == body["_meta"]["checksum"]:
             return Change(f"index template {name}", "unchanged")
         try:
-            action = self._write("PUT", path, body, current is not None)
+            action = self._write("PUT", path, payload, current is not None)
         except Exception as e:
             from opensearchpy.exceptions import AuthorizationException
 
@@ -96,10 +160,19 @@ class ClusterSetup:
 
     def ism(self, retention_days: int, warm_after_days: int | None = None) -> Change:
         what = f"ISM policy {self.prefix}-retention"
-        if ISM_PLUGIN not in self.plugins():
+        engine = self.engine()
+        if engine.serverless:
+            return Change(what, "skipped", "OpenSearch Serverless has no ISM: retention is a lifecycle policy")
+        base = self._plugin_prefix(ISM_PLUGINS)
+        if base is None:
             return Change(what, "skipped", "index management plugin not installed")
         body = ism_policy(self.prefix, retention_days, warm_after_days)
-        path = f"/_plugins/_ism/policies/{self.prefix}-retention"
+        note = ""
+        if engine.distribution == "elasticsearch" and engine.version < (7, 10):
+            # ism_template came with Open Distro 1.13 (Elasticsearch 7.10); older plugins refuse the field.
+            del body["policy"]["ism_template"]
+            note = "; no ism_template before Elasticsearch 7.10: attach the policy to new indices yourself"
+        path = f"/{base}/_ism/policies/{self.prefix}-retention"
         current = self._get(path)
         if current is not None and _policy_shape(current.get("policy", {})) == _policy_shape(body["policy"]):
             return Change(what, "unchanged")
@@ -108,27 +181,31 @@ class ClusterSetup:
         detail = f"delete after {retention_days} days" + (
             f", read-only after {warm_after_days}" if warm_after_days else ""
         )
-        return Change(what, self._write("PUT", path, body, current is not None), detail)
+        return Change(what, self._write("PUT", path, body, current is not None), detail + note)
 
     def roles(self, backend_roles: list[str]) -> list[Change]:
-        if SECURITY_PLUGIN not in self.plugins():
+        if self.engine().serverless:
+            reason = "OpenSearch Serverless has no security plugin: grant access with a data access policy"
+            return [Change("security roles", "skipped", reason)]
+        base = self._plugin_prefix(SECURITY_PLUGINS)
+        if base is None:
             return [Change("security roles", "skipped", "security plugin not installed")]
         changes = []
         for name, role in security_roles(self.prefix, self.activity_prefix).items():
-            path = f"/_plugins/_security/api/roles/{name}"
+            path = f"/{base}/_security/api/roles/{name}"
             current = (self._get(path) or {}).get(name)
             if current is not None and _role_shape(current) == _role_shape(role):
                 changes.append(Change(f"role {name}", "unchanged"))
             else:
                 changes.append(Change(f"role {name}", self._write("PUT", path, role, current is not None)))
         if backend_roles:
-            changes.append(self._map_writer(backend_roles))
+            changes.append(self._map_writer(base, backend_roles))
         return changes
 
-    def _map_writer(self, backend_roles: list[str]) -> Change:
+    def _map_writer(self, base: str, backend_roles: list[str]) -> Change:
         """Add the roles to rdsaudit_writer's backend roles, keeping whatever else is mapped there."""
         name = "rdsaudit_writer"
-        path = f"/_plugins/_security/api/rolesmapping/{name}"
+        path = f"/{base}/_security/api/rolesmapping/{name}"
         current = (self._get(path) or {}).get(name)
         roles = list((current or {}).get("backend_roles", []))
         missing = [r for r in backend_roles if r not in roles]
@@ -140,6 +217,11 @@ class ClusterSetup:
             "users": (current or {}).get("users", []),
         }
         return Change(f"role mapping {name}", self._write("PUT", path, body, current is not None), ", ".join(missing))
+
+
+def _error_type(answer: dict[str, Any]) -> str:
+    error = answer.get("error")
+    return str(error.get("type", "")) if isinstance(error, dict) else ""
 
 
 def _policy_shape(policy: dict[str, Any]) -> Any:

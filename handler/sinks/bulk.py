@@ -6,6 +6,7 @@ non-2xx status or no response at all; `sinks.opensearch` provides the real one.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections import deque
@@ -15,6 +16,8 @@ from typing import Any
 from handler.model import Action, Rejection, SinkResult
 from handler.sinks.chunker import body_of, chunks
 from handler.sinks.retry import Decision, backoff_seconds, item_decision, request_decision
+
+logger = logging.getLogger("rdsaudit")
 
 
 class SendFailure(Exception):
@@ -81,6 +84,15 @@ class BulkWriter:
                 result.pending, result.pending_reason = retry, f"still failing after {why}: {reason}"
                 return result
             result.retries += 1
+            # One line per retry round, whatever the outage: the libraries' own per-request logs stay off.
+            logger.warning(
+                "retrying %d documents in %.1f s (attempt %d of %d): %s",
+                len(retry),
+                wait,
+                attempt + 1,
+                self.max_attempts,
+                reason,
+            )
             self.sleep(wait)
             todo = chunks(retry, self.max_bytes, self.max_actions)
 
@@ -168,8 +180,10 @@ class BulkWriter:
             if decision is Decision.INDEXED:
                 result.indexed += 1
                 result.indices[action.index_name] = result.indices.get(action.index_name, 0) + 1
+                result.present[action.index_name] = result.present.get(action.index_name, 0) + 1
             elif decision is Decision.ALREADY_PRESENT:
                 result.already_present += 1
+                result.present[action.index_name] = result.present.get(action.index_name, 0) + 1
             elif decision is Decision.RETRY:
                 retry.append(action)
                 reason = f"item status {status}: {_error_summary(error)}"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from handler.errors import DeadLetterError
 from handler.model import Context, Rejection
-from handler.transforms.redact import mask_secrets as mask_line
+from handler.transforms.sql_secrets import mask_raw_line as mask_line
 
 
 class DeadLetterStore(Protocol):

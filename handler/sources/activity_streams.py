@@ -14,12 +14,20 @@ import binascii
 import gzip
 import json
 import re
+import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
-from handler.errors import DecodeError
+from handler.errors import DecodeError, TransientError
+from handler.sinks.retry import backoff_seconds
 
 RECORD_TYPE = "DatabaseActivityMonitoringRecords"
+# KMS errors that say "not now" rather than "never" (AWS KMS API Reference, Decrypt, Errors): retried here, then
+# reported as TransientError so the record is retried later instead of dead-lettered.
+TRANSIENT_KMS_ERRORS = frozenset(
+    {"ThrottlingException", "KMSInternalException", "LimitExceededException", "DependencyTimeoutException"}
+)
 _STREAM = re.compile(r":stream/aws-rds-das-(?P<id>[A-Za-z0-9-]+)$")
 
 
@@ -42,11 +50,28 @@ def parse_envelope(data: bytes) -> dict[str, Any]:
 
 
 class Decryptor:
-    """Decrypts records of one cluster; data keys are decrypted once per invocation and reused."""
+    """Decrypts records of one cluster; data keys are decrypted once per invocation and reused.
 
-    def __init__(self, kms: Any, cluster_id: str) -> None:
+    A transient KMS error is retried with backoff (`backoff_seconds`) while attempts and the deadline (a
+    `clock()` value) allow, then raised as TransientError; any other KMS error means the key cannot be decrypted
+    (DecodeError)."""
+
+    def __init__(
+        self,
+        kms: Any,
+        cluster_id: str,
+        *,
+        deadline: float | None = None,
+        max_attempts: int = 6,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.kms = kms
         self.cluster_id = cluster_id
+        self.deadline = deadline
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.sleep = sleep
         self._keys: dict[str, bytes] = {}
         self.kms_calls = 0
 
@@ -57,16 +82,32 @@ class Decryptor:
                 blob = base64.b64decode(encrypted_b64, validate=True)
             except (binascii.Error, ValueError):
                 raise DecodeError("activity record key is not base64") from None
-            self.kms_calls += 1
-            try:
-                key = self.kms.decrypt(CiphertextBlob=blob, EncryptionContext={"aws:rds:dbc-id": self.cluster_id})[
-                    "Plaintext"
-                ]
-            except Exception as e:  # botocore's error classes are generated; any failure means: cannot decrypt
-                code = getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__)
-                raise DecodeError(f"KMS could not decrypt the data key for cluster {self.cluster_id}: {code}") from None
+            key = self._decrypt(blob)
             self._keys[encrypted_b64] = key
         return key
+
+    def _decrypt(self, blob: bytes) -> bytes:
+        attempt = 0
+        while True:
+            self.kms_calls += 1
+            try:
+                answer = self.kms.decrypt(CiphertextBlob=blob, EncryptionContext={"aws:rds:dbc-id": self.cluster_id})
+                return bytes(answer["Plaintext"])
+            except Exception as e:  # botocore's error classes are generated: decide by the error code
+                code = getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__)
+                if code not in TRANSIENT_KMS_ERRORS:
+                    raise DecodeError(
+                        f"KMS could not decrypt the data key for cluster {self.cluster_id}: {code}"
+                    ) from None
+            wait = backoff_seconds(attempt)
+            attempt += 1
+            out_of_time = self.deadline is not None and self.clock() + wait >= self.deadline
+            if attempt >= self.max_attempts or out_of_time:
+                raise TransientError(
+                    f"KMS kept answering {code} for the data key of cluster {self.cluster_id} "
+                    f"({attempt} attempts): retry the record later"
+                )
+            self.sleep(wait)
 
     def events(self, envelope: dict[str, Any]) -> dict[str, Any]:
         """The decrypted activity document (heartbeats still in it)."""

@@ -43,9 +43,9 @@ def list_objects(source: str, s3: Any = None) -> Iterator[ObjectRef]:
                 )
         return
     root = Path(source)
-    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     if not root.exists():
-        raise FileNotFoundError(f"no such file or directory: {source}")
+        raise FileNotFoundError(2, "No such file or directory", source)
+    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     for path in paths:
         yield local_ref(str(path))
 
@@ -90,10 +90,10 @@ def head_object(bucket: str, key: str, s3: Any = None) -> ObjectRef:
 
 def local_ref(path: str) -> ObjectRef:
     """A local file as backfill lists it (same uri, key and time), so `parse FILE` and a backfill agree."""
-    from handler.errors import DecodeError
+    from handler.errors import InputError
 
     p = Path(path)
-    if not p.is_file():
-        raise DecodeError(f"not a file: {path}")
-    st = p.stat()
+    if p.is_dir():
+        raise InputError(f"{path} is a directory: parse reads one file (backfill reads directories)")
+    st = p.stat()  # FileNotFoundError names the path
     return ObjectRef(str(p.resolve()), st.st_size, f"{st.st_size}-{st.st_mtime_ns}", int(st.st_mtime * 1000))

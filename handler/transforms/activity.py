@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from handler.transforms.redact import mask_secrets
+from handler.transforms.sql_secrets import mask_sql
 
 # logTime: "2020-05-22 18:07:13.267214+00" (MySQL) or "2019-11-27 23:24:01.071+00" (PostgreSQL)
 _LOG_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?\s*(?:\+00(?::?00)?|Z)?$")
@@ -77,7 +77,7 @@ def activity_document(
             doc[ours] = value
     sql = event.get("commandText")
     if isinstance(sql, str) and sql:
-        doc["sql"] = mask_secrets(sql) if mask else sql
+        doc["sql"] = mask_sql(sql) if mask else sql
     retcode = _int(event.get("exitCode"))
     if retcode is not None:
         doc["retcode"] = retcode

@@ -28,6 +28,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class TransformOptions(NamedTuple):
     index_prefix: str = "rdsaudit"
     mask_secrets: bool = True
+    # False for OpenSearch Serverless time series and vector search collections, which assign ids themselves
+    # and reject ours (handler.setup.engine.Engine.generates_ids).
+    document_ids: bool = True
 
 
 # The action line of a bulk `create`, up to the id (index names and ids here need no JSON escaping).
@@ -39,8 +42,13 @@ _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _new_action = tuple.__new__
 
 
-def create_body(index: str, doc_id: str, doc: dict[str, Any]) -> bytes:
-    """The two NDJSON lines of a bulk `create`."""
+def create_body(index: str, doc_id: str, doc: dict[str, Any], *, with_id: bool = True) -> bytes:
+    """The two NDJSON lines of a bulk `create`.
+
+    Without an id, our id (the content hash) is kept as the document's `event_hash`, so the duplicates a
+    redelivered payload creates can be found and removed."""
+    if not with_id:
+        return b'{"create":{"_index":"%s"}}\n%s\n' % (index.encode(), _dumps({**doc, "event_hash": doc_id}))
     return _ACTION_HEAD % index.encode() + doc_id.encode() + _ACTION_TAIL + _dumps(doc, option=_NEWLINE)
 
 
@@ -147,7 +155,10 @@ class BatchTransformer:
             index = index_name(self.options.index_prefix, day)
             head = self._heads[day] = (index, _ACTION_HEAD % index.encode())
         doc_id = doc_id or id_from_digest(digest, occurrence)
-        body = head[1] + doc_id.encode() + _ACTION_TAIL + _dumps(doc, option=_NEWLINE)
+        if self.options.document_ids:
+            body = head[1] + doc_id.encode() + _ACTION_TAIL + _dumps(doc, option=_NEWLINE)
+        else:
+            body = create_body(head[0], doc_id, doc, with_id=False)
         return _new_action(Action, (head[0], doc_id, body, line, timestamp, timestamp_ms, flagged))
 
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from binascii import b2a_base64
 from typing import Any
@@ -10,9 +11,10 @@ from typing import Any
 from handler.model import Context
 from handler.transforms.audit_line import AuditRecord
 from handler.transforms.context import context_fields
-from handler.transforms.redact import mask_secrets
+from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 
 PARSE_FAILURE_TAG = "parse_failure"
+_QUOTED_EXCERPT = re.compile(r"""['"].*\Z""", re.S)
 
 
 def index_name(prefix: str, day: str) -> str:
@@ -78,7 +80,7 @@ def audit_document(rec: AuditRecord, ctx: Context, *, mask: bool = True) -> dict
             if not doc[name]:
                 del doc[name]
     if rec.obj:
-        doc["sql"] = mask_secrets(rec.obj) if mask else rec.obj
+        doc["sql"] = mask_sql(rec.obj) if mask else rec.obj
     else:
         del doc["sql"]
     if retcode is None:
@@ -91,9 +93,14 @@ def audit_document(rec: AuditRecord, ctx: Context, *, mask: bool = True) -> dict
 
 def failure_document(line: str, reason: str, timestamp: str, ctx: Context, *, mask: bool = True) -> dict[str, Any]:
     """An unparseable line is still indexed: the raw text, flagged, at the source's time for it."""
+    message = mask_raw_line(line) if mask else line
+    if message != line:
+        # The reason quotes a field of the line ('return code is not an integer: …'), and on a line cut inside a
+        # credential that field can be part of it.
+        reason = _QUOTED_EXCERPT.sub("'***'", reason, count=1)
     doc: dict[str, Any] = {
         "@timestamp": timestamp,
-        "message": mask_secrets(line) if mask else line,
+        "message": message,
         "tags": [PARSE_FAILURE_TAG],
         "parse_error": reason,
     }

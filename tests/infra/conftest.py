@@ -42,3 +42,9 @@ def template(stack: Any) -> Any:
     from aws_cdk.assertions import Template
 
     return Template.from_stack(stack)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The IAM contract reads what the integration tests recorded in this session: run it after everything."""
+    contract = [i for i in items if i.path.name == "test_iam_contract.py"]
+    items[:] = [i for i in items if i.path.name != "test_iam_contract.py"] + contract

@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 from handler import app
+from tests.integration.iam_recorder import install, recording
+
+install()  # before any boto3 session exists: the IAM contract test sees every AWS call of the entries
 
 OPENSEARCH_URL = os.environ.get("OPENSEARCH_URL", "http://127.0.0.1:9200").rstrip("/")
 
@@ -71,7 +74,8 @@ class Forwarder:
         self.dead_letter_dir = dead_letter_dir
 
     def invoke(self, event: Any, remaining_ms: int = 300_000) -> dict[str, Any]:
-        return app.lambda_handler(event, FakeContext(remaining_ms))
+        with recording("forwarder"):
+            return app.lambda_handler(event, FakeContext(remaining_ms))
 
     def lambda_entry(self, event: Any, context: FakeContext) -> dict[str, Any]:
         return app.lambda_handler(event, context)
@@ -94,7 +98,7 @@ class Forwarder:
     def dead_letters(self, kind: str) -> list[dict[str, Any]]:
         records = []
         for path in sorted(self.dead_letter_dir.glob(f"{kind}/*/*.ndjson")):
-            records.extend(json.loads(line) for line in path.read_text().splitlines())
+            records.extend(json.loads(line) for line in path.read_text().split("\n") if line)
         return records
 
 

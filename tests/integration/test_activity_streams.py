@@ -15,7 +15,7 @@ import pytest
 from handler import app
 from handler.cli import main
 from handler.sources.activity_streams import Decryptor, encrypt_message
-from tests.integration.conftest import Forwarder
+from tests.integration.conftest import Forwarder, recording
 
 pytestmark = pytest.mark.integration
 CLUSTER = "cluster-4HNY5V4RRNPKKYB7ICFKE5JBQQ"
@@ -180,7 +180,8 @@ def test_kinesis_entry_mysql_postgres_heartbeat_and_wrong_context(
             b"not json at all",
         ]
     )
-    answer = app.activity_kinesis_handler(event, None)
+    with recording("activity"):
+        answer = app.activity_kinesis_handler(event, None)
     assert answer == {"batchItemFailures": []}
     stored = docs(forwarder, activity_prefix)
     assert len(stored) == 3
@@ -218,7 +219,8 @@ def test_kinesis_entry_mysql_postgres_heartbeat_and_wrong_context(
     assert any("KMS could not decrypt the data key" in r and CLUSTER in r for r in reasons)
     assert any("not JSON" in r for r in reasons)
 
-    again = app.activity_kinesis_handler(event, None)  # redelivery
+    with recording("activity"):
+        again = app.activity_kinesis_handler(event, None)  # redelivery
     assert again == {"batchItemFailures": []}
     assert len(docs(forwarder, activity_prefix)) == 3
 

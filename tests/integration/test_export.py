@@ -18,7 +18,7 @@ from handler.cli import main
 from handler.export.run import export_instance
 from handler.export.state import ConcurrentRun
 from tests.events.generate import audit_lines
-from tests.integration.conftest import Forwarder
+from tests.integration.conftest import Forwarder, recording
 from tests.integration.rds_emulator import LogFileEmulator
 
 pytestmark = pytest.mark.integration
@@ -133,7 +133,8 @@ def test_many_scheduled_exports_with_rotation_crash_overlap_and_truncation(
     # truncated portions: the portion API (complete-file endpoint unavailable), pages cut at 16 KB
     emulator.complete_file_enabled = False
     grow(300)
-    run_export(archive, complete_file=False)
+    with recording("exporter", RDSAUDIT_EXPORT_BUCKET=archive, RDSAUDIT_EXPORT_PREFIX="archive"):
+        run_export(archive, complete_file=False)  # the exporter's own code path, as its fallback runs it
     assert emulator.truncated_pages > 0
     emulator.complete_file_enabled = True
     # two overlapping runs: at most one advances each step, the other stops cleanly
@@ -214,3 +215,24 @@ def test_export_index_dead_letters_rejections_and_installs_the_template_first(
     for index in mapping.values():
         properties = index["mappings"]["properties"]
         assert properties["@timestamp"]["type"] == "date_nanos" and properties["client"]["type"] == "keyword"
+
+
+def test_scheduled_lambda_entry_with_indexing(
+    emulator: LogFileEmulator, archive: str, forwarder: Forwarder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled function as the stack configures it (`rdsaudit:exportInstances`, `rdsaudit:exportIndex`)."""
+    from handler import app
+
+    emulator.write(INSTANCE, audit_lines(20, seed=9))
+    for name, value in {
+        "RDSAUDIT_EXPORT_BUCKET": archive,
+        "RDSAUDIT_EXPORT_INSTANCES": INSTANCE,
+        "RDSAUDIT_EXPORT_PREFIX": "",
+        "RDSAUDIT_EXPORT_INDEX": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with recording("exporter"):
+        first = app.export_handler({}, None)
+        again = app.export_handler({}, None)
+    assert first["results"][0]["objects"] == 1 and again["results"][0]["objects"] == 0
+    assert forwarder.count() == 20

@@ -13,7 +13,7 @@ from handler import app
 from handler.cli import main
 from handler.sources.cloudwatch import encode_subscription_event
 from tests.events import AURORA_GROUP, AURORA_STREAM, sample_lines
-from tests.integration.conftest import Forwarder
+from tests.integration.conftest import Forwarder, recording
 
 pytestmark = pytest.mark.integration
 AURORA = [line for line in sample_lines() if line[:16].isdigit()]
@@ -50,12 +50,14 @@ def test_rejected_documents_replayed_once_the_mapping_is_fixed(
     assert all("mapper_parsing_exception" in r["reason"] for r in records)
 
     # Not fixed yet: still failing, nothing lost, the dead letters stay.
-    assert main(["replay"]) == 1
+    with recording("replay"):
+        assert main(["replay"]) == 1
     assert "still failing: 3" in capsys.readouterr().out
     assert len(objects(dl_bucket)) == 1
 
     forwarder.client.indices.delete(index=day)  # the fix
-    assert main(["replay"]) == 0
+    with recording("replay"):
+        assert main(["replay"]) == 0
     assert (
         "received: 3  indexed: 3  already present: 0  flagged: 0  dead lettered: 0  pending: 0  "
         "unreadable: 0  still failing: 0" in capsys.readouterr().out
@@ -105,7 +107,8 @@ def test_on_failure_queue_events_replayed_and_deleted(forwarder: Forwarder, dl_b
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(destination_record))
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"awslogs": {"data": "not base64!"}}))  # plain DLQ shape
 
-    assert main(["replay", "--queue", url]) == 1  # the undecodable one still fails
+    with recording("replay", RDSAUDIT_REPLAY_QUEUE=url):
+        assert main(["replay", "--queue", url]) == 1  # the undecodable one still fails
     out = capsys.readouterr().out
     assert "2 messages" in out
     assert (
@@ -115,3 +118,41 @@ def test_on_failure_queue_events_replayed_and_deleted(forwarder: Forwarder, dl_b
     assert forwarder.count() == len(AURORA)
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"]) == 1
+
+
+def test_replayed_credential_statement_is_masked_and_keeps_the_id_a_backfill_gives(
+    forwarder: Forwarder, dl_bucket: str, tmp_path: Any, capsys: Any
+) -> None:
+    secret = "Hunter2-Zq9"
+    line = (
+        "1603440571474649,database-1-instance-1,admin,1.34.6.81,30,973790,QUERY,mysql,"
+        f"'CREATE USER \\'app\\'@\\'%\\' IDENTIFIED BY \\'{secret}\\'',0"
+    )
+    day = f"{forwarder.prefix}-2020.10.23"
+    forwarder.client.indices.create(index=day, body={"mappings": {"properties": {"user": {"type": "long"}}}})
+    assert (
+        forwarder.invoke(encode_subscription_event([line], log_group=AURORA_GROUP, log_stream=AURORA_STREAM))[
+            "dead_lettered"
+        ]
+        == 1
+    )
+    [key] = objects(dl_bucket)
+    stored = boto3.client("s3").get_object(Bucket=dl_bucket, Key=key)["Body"].read().decode()
+    assert secret not in stored and "IDENTIFIED BY '***'" in stored
+
+    forwarder.client.indices.delete(index=day)
+    assert main(["replay"]) == 0
+    [hit] = forwarder.search({"match_all": {}})
+    assert hit["_source"]["sql"] == "CREATE USER 'app'@'%' IDENTIFIED BY '***'"
+    replayed_id = hit["_id"]
+
+    # A later backfill of the original archive (the raw line, password and all) finds the same document.
+    archive = tmp_path / "RDS" / "database-1-instance-1" / "audit" / "2020-10-23" / "audit.log"
+    archive.parent.mkdir(parents=True)
+    archive.write_text(line + "\n")
+    capsys.readouterr()
+    assert (
+        main(["backfill", str(archive), "--index-prefix", forwarder.prefix, "--checkpoint", str(tmp_path / "c")]) == 0
+    )
+    assert "indexed: 0  already present: 1" in capsys.readouterr().out
+    assert [h["_id"] for h in forwarder.search({"match_all": {}})] == [replayed_id]

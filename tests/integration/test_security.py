@@ -5,6 +5,7 @@ documented API shape in tests/unit/test_mappings.py.)"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from handler import app
 from handler.cli import main
 from tests.events import sample_events, sample_lines
+from tests.integration.conftest import recording
 from tests.integration.nodes import extra_node
 
 pytestmark = pytest.mark.integration
@@ -67,7 +69,8 @@ def test_setup_roles_and_least_privilege(
     prefix = f"sec{uuid.uuid4().hex[:8]}"
     admin = client(secure_node, "admin", ADMIN_PASSWORD)
     as_user(monkeypatch, secure_node, prefix, "admin", ADMIN_PASSWORD, tmp_path)
-    assert main(["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE]) == 0
+    with recording("setup"):  # the CLI runs the setup function's code (run_setup), here with the security plugin
+        assert main(["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE]) == 0
     first = capsys.readouterr().out
     assert "role rdsaudit_writer:" in first and "role rdsaudit_reader:" in first
     assert "role mapping rdsaudit_writer:" in first and FORWARDER_ROLE in first
@@ -111,6 +114,12 @@ def test_setup_roles_and_least_privilege(
     assert reader.count(index=f"{prefix}-*")["count"] == len(sample_lines())
     assert status(lambda: reader.index(index=day, body={"user": "x"})) == 403
     assert status(lambda: reader.search(index=f"other-{prefix}")) == 403
+    # …and is all `rdsaudit report` needs, point in time included.
+    as_user(monkeypatch, secure_node, prefix, "rdsaudit_test_reader", USER_PASSWORD, tmp_path)
+    report = tmp_path / "report.json"
+    assert main(["report", "--since", "2020-01-01", "--until", "2025-01-01", "--out", str(report)]) == 0
+    coverage = json.loads(report.read_text())["data"]["coverage"]
+    assert coverage["documents"] == len(sample_lines()) and coverage["paging"]["method"] == "point_in_time"
 
     app.reset_runtime()
     admin.indices.delete(index=f"{prefix}-*,other-{prefix}")

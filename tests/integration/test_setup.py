@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from handler.cli import main
-from handler.mappings import saved_objects
+from handler.mappings import dashboards_ndjson, saved_objects
 from handler.sources.cloudwatch import encode_subscription_event
 from tests.events import AURORA_GROUP, AURORA_STREAM
-from tests.integration.conftest import Forwarder
+from tests.integration.conftest import Forwarder, recording
+from tests.integration.fake_dashboards import FakeDashboards
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +32,9 @@ LINES = {
     "revoke": f"{T},i1,admin,10.0.0.2,7,18,QUERY,,'revoke select on shop.* from r',0",
     "set_password": f"{T},i1,admin,10.0.0.2,7,19,QUERY,,'SET PASSWORD FOR \\'r\\'@\\'%\\' = \\'x\\'',0",
     "drop_user": f"{T},i1,admin,10.0.0.2,7,20,QUERY,,'DROP USER r',0",
+    "create_role": f"{T},i1,admin,10.0.0.2,7,23,QUERY,,'CREATE ROLE \\'auditors\\'',0",
+    "drop_role": f"{T},i1,admin,10.0.0.2,7,24,QUERY,,'drop role auditors',0",
+    "default_role": f"{T},i1,admin,10.0.0.2,7,25,QUERY,,'SET DEFAULT ROLE auditors TO r',0",
     "error": f"{T},i1,app,10.0.0.1,6,21,QUERY,shop,'SELECT * FROM missing',1146",
     "select": f"{T},i1,app,10.0.0.1,6,22,QUERY,shop,'SELECT created, dropped FROM t WHERE note = \\'create\\'',0",
     "broken": "not, an audit line",
@@ -39,7 +42,16 @@ LINES = {
 EXPECTED = {
     "rdsaudit-search-failed-logins": {"failed"},
     "rdsaudit-search-ddl": {"create_table", "alter", "drop", "truncate", "rename_table", "table_event"},
-    "rdsaudit-search-privileges": {"create_user", "grant", "revoke", "set_password", "drop_user"},
+    "rdsaudit-search-privileges": {
+        "create_user",
+        "grant",
+        "revoke",
+        "set_password",
+        "drop_user",
+        "create_role",
+        "drop_role",
+        "default_role",
+    },
     "rdsaudit-search-errors": {"error"},
     "rdsaudit-search-parse-failures": {"broken"},
 }
@@ -90,77 +102,129 @@ def test_setup_twice_changes_nothing_and_dry_run_sends_nothing(forwarder: Forwar
     assert f"index template {prefix}: updated" in capsys.readouterr().out
 
 
-class Dashboards:
-    """Stands in for OpenSearch Dashboards' saved-objects API, recording the requests (no indexing involved)."""
+@pytest.fixture
+def dashboards() -> Iterator[FakeDashboards]:
+    fake = FakeDashboards()
+    yield fake
+    fake.close()
 
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.store: dict[tuple[str, str], dict[str, Any]] = {}
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                if self.path.startswith("/api/saved_objects/_bulk_get"):
-                    wanted = json.loads(body)
-                    found = [outer.store.get((w["type"], w["id"]), {**w, "error": {"statusCode": 404}}) for w in wanted]
-                    answer = {"saved_objects": found}
-                else:
-                    ndjson = body.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0]
-                    objects = [json.loads(line) for line in ndjson.splitlines() if line.strip()]
-                    for o in objects:
-                        outer.store[(o["type"], o["id"])] = o
-                    answer = {"success": True, "successCount": len(objects)}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+def setup_with(prefix: str, url: str) -> int:
+    return main(["setup", "--index-prefix", prefix, "--dashboards-url", url])
 
 
 def test_dashboards_import_global_tenant_overwrite_basic_auth(
-    forwarder: Forwarder, capsys: Any, monkeypatch: pytest.MonkeyPatch
+    forwarder: Forwarder, dashboards: FakeDashboards, capsys: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dashboards = Dashboards()
     monkeypatch.setenv("OPENSEARCH_AUTH", "basic")
     monkeypatch.setenv("OPENSEARCH_USERNAME", "admin")
     monkeypatch.setenv("OPENSEARCH_PASSWORD", "not-printed-anywhere")
     # the local node has no security plugin and ignores the basic-auth header
-    assert main(["setup", "--index-prefix", forwarder.prefix, "--dashboards-url", dashboards.url]) == 0
+    assert setup_with(forwarder.prefix, dashboards.url) == 0
     out = capsys.readouterr().out
     assert "not-printed-anywhere" not in out
-    imports = [r for r in dashboards.requests if r["path"].startswith("/api/saved_objects/_import")]
-    assert len(imports) == 1
-    req = imports[0]
+    (req,) = dashboards.imports()
     assert req["path"] == "/api/saved_objects/_import?overwrite=true"
-    assert req["headers"]["osd-xsrf"] == "true" and req["headers"]["securitytenant"] == "global"
-    assert req["headers"]["Authorization"].startswith("Basic ")
-    assert req["headers"]["Content-Type"].startswith("multipart/form-data")
+    headers = req["headers"]
+    assert headers["osd-xsrf"] == "true" and headers["kbn-xsrf"] == "true" and headers["securitytenant"] == "global"
+    assert headers["Authorization"].startswith("Basic ")
     assert f'"title":"{forwarder.prefix}-*"'.encode() in req["body"]
     assert "Dashboards objects (17): created" in out
-    assert main(["setup", "--index-prefix", forwarder.prefix, "--dashboards-url", dashboards.url]) == 0
-    assert "Dashboards objects (17): unchanged" in capsys.readouterr().out
-    assert len([r for r in dashboards.requests if r["path"].startswith("/api/saved_objects/_import")]) == 1
+    assert f"default index pattern: created ({forwarder.prefix}-index-pattern)" in out
+    dashboard = dashboards.store[("dashboard", f"{forwarder.prefix}-dashboard")]["attributes"]
+    assert (dashboard["timeRestore"], dashboard["timeFrom"], dashboard["timeTo"]) == (True, "now-7d", "now")
+    assert setup_with(forwarder.prefix, dashboards.url) == 0
+    again = capsys.readouterr().out
+    assert "Dashboards objects (17): unchanged" in again and "default index pattern: unchanged" in again
+    assert len(dashboards.imports()) == 1
+
+
+def test_setup_after_dashboards_rewrote_the_index_patterns_says_unchanged(
+    forwarder: Forwarder, dashboards: FakeDashboards, capsys: Any
+) -> None:
+    """Dashboards saves an index pattern back on first load (fields fetched, fieldFormatMap re-serialized): the
+    next setups must not import again."""
+    assert setup_with(forwarder.prefix, dashboards.url) == 0
+    for pattern in (f"{forwarder.prefix}-index-pattern", "rdsactivity-index-pattern"):
+        before = dict(dashboards.store[("index-pattern", pattern)]["attributes"])
+        dashboards.load_index_pattern(pattern)
+        assert dashboards.store[("index-pattern", pattern)]["attributes"] != before  # the rewrite happened
+    capsys.readouterr()
+    for _ in range(2):
+        assert setup_with(forwarder.prefix, dashboards.url) == 0
+        assert "Dashboards objects (17): unchanged" in capsys.readouterr().out
+    assert len(dashboards.imports()) == 1
+
+
+def test_two_prefixes_in_one_tenant_keep_their_own_objects(
+    forwarder: Forwarder, dashboards: FakeDashboards, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = f"{forwarder.prefix}x"
+    monkeypatch.setenv("RDSAUDIT_ACTIVITY_INDEX_PREFIX", f"{forwarder.prefix}act")
+    assert setup_with(forwarder.prefix, dashboards.url) == 0
+    monkeypatch.setenv("RDSAUDIT_ACTIVITY_INDEX_PREFIX", f"{other}act")
+    try:
+        assert setup_with(other, dashboards.url) == 0
+        assert len(dashboards.store) == 34
+        titles = {o["attributes"]["title"] for o in dashboards.store.values() if o["type"] == "index-pattern"}
+        assert titles == {f"{forwarder.prefix}-*", f"{forwarder.prefix}act-*", f"{other}-*", f"{other}act-*"}
+        capsys.readouterr()
+        monkeypatch.setenv("RDSAUDIT_ACTIVITY_INDEX_PREFIX", f"{forwarder.prefix}act")
+        assert setup_with(forwarder.prefix, dashboards.url) == 0
+        out = capsys.readouterr().out
+        assert "Dashboards objects (17): unchanged" in out
+        assert f"default index pattern: skipped (left as {forwarder.prefix}-index-pattern" not in out
+    finally:
+        for name in (other, f"{other}act", f"{forwarder.prefix}act"):
+            forwarder.client.indices.delete_index_template(name=name, ignore=[404])
+
+
+def test_kibana_7_10_import(forwarder: Forwarder, capsys: Any) -> None:
+    kibana = FakeDashboards(flavor="kibana")
+    try:
+        assert setup_with(forwarder.prefix, kibana.url) == 0
+        out = capsys.readouterr().out
+        assert "Dashboards objects (17): created" in out and "default index pattern: created" in out
+        assert kibana.settings == {"defaultIndex": f"{forwarder.prefix}-index-pattern"}
+    finally:
+        kibana.close()
+
+
+def test_refused_import_is_one_clear_error(forwarder: Forwarder, dashboards: FakeDashboards, capsys: Any) -> None:
+    dashboards.refuse = {"refreshInterval"}  # as a release whose dashboard mapping lacks it would answer
+    assert setup_with(forwarder.prefix, dashboards.url) == 1  # the command ran and could not finish
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Dashboards import reported errors" in err[0]
+    assert f"dashboard {forwarder.prefix}-dashboard: unknown" in err[0]
+
+
+def test_the_stand_in_refuses_what_dashboards_refuses(dashboards: FakeDashboards) -> None:
+    import requests
+
+    ndjson = dashboards_ndjson("rdsaudit").encode()
+    url = f"{dashboards.url}/api/saved_objects/_import?overwrite=true"
+    no_xsrf = requests.post(url, files={"file": ("a.ndjson", ndjson)}, timeout=10)
+    assert no_xsrf.status_code == 400 and "osd-xsrf" in no_xsrf.json()["message"]
+    xsrf = {"osd-xsrf": "true"}
+    assert requests.post(url, files={"file": ("a.json", ndjson)}, headers=xsrf, timeout=10).status_code == 400
+    assert requests.post(url, files={"upload": ("a.ndjson", ndjson)}, headers=xsrf, timeout=10).status_code == 400
+    dashboard_only = next(line for line in ndjson.splitlines() if b'"type":"dashboard"' in line)
+    answer = requests.post(url, files={"file": ("a.ndjson", dashboard_only)}, headers=xsrf, timeout=10).json()
+    assert answer["success"] is False and answer["errors"][0]["error"]["type"] == "missing_references"
+    assert not dashboards.store
 
 
 def test_custom_resource_entry_runs_setup(forwarder: Forwarder) -> None:
     from handler import app
 
     event = {"RequestType": "Create", "ResourceProperties": {"RetentionDays": "30"}}
-    answer = app.setup_handler(event, None)
+    with recording("setup"):
+        answer = app.setup_handler(event, None)
     assert answer["PhysicalResourceId"] == f"rdsaudit-setup-{forwarder.prefix}"
     assert f"index template {forwarder.prefix}: created" in answer["Data"]["Changes"]
     assert forwarder.client.indices.exists_index_template(name=forwarder.prefix)
-    update = app.setup_handler({**event, "RequestType": "Update", "PhysicalResourceId": "x"}, None)
+    with recording("setup"):
+        update = app.setup_handler({**event, "RequestType": "Update", "PhysicalResourceId": "x"}, None)
     assert f"index template {forwarder.prefix}: unchanged" in update["Data"]["Changes"]
     assert app.setup_handler({"RequestType": "Delete", "PhysicalResourceId": "x"}, None) == {"PhysicalResourceId": "x"}
     assert forwarder.client.indices.exists_index_template(name=forwarder.prefix)

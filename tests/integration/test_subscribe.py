@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from handler import app
+from tests.integration.conftest import recording
 
 pytestmark = pytest.mark.integration
 
@@ -58,10 +59,12 @@ def test_new_audit_log_group_is_subscribed_once(forwarder_arn: str) -> None:
     logs = boto3.client("logs")
     group = f"/aws/rds/cluster/new-{forwarder_arn[-6:]}/audit"
     logs.create_log_group(logGroupName=group)
-    assert app.subscribe_handler(cloudtrail_create_log_group(group), None)["result"] == "subscribed"
+    with recording("subscribe"):
+        assert app.subscribe_handler(cloudtrail_create_log_group(group), None)["result"] == "subscribed"
     [sub] = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
     assert (sub["destinationArn"], sub["filterName"], sub["filterPattern"]) == (forwarder_arn, "rdsaudit", "")
-    assert app.subscribe_handler(cloudtrail_create_log_group(group), None)["result"] == "already subscribed"
+    with recording("subscribe"):
+        assert app.subscribe_handler(cloudtrail_create_log_group(group), None)["result"] == "already subscribed"
 
 
 @pytest.mark.parametrize("group", ["/aws/rds/cluster/x/error", "/aws/rds/instance/x/slowquery", "/aws/lambda/x"])

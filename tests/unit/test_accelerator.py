@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from handler.transforms import audit_line
 from handler.transforms.accelerator import build
-from tests.events import pinned, sample_lines
+from tests.events import sample_lines
 from tests.events.generate import audit_lines, plugin_escape
+from tests.unit import pinned
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from handler import parse_output
 from handler.cli import main
 from handler.transforms import audit_line
 from handler.transforms.batch import TransformOptions
-from tests.events import pinned
+from tests.unit import pinned
 
 PINNED = pinned.load()
 

@@ -1,0 +1,53 @@
+"""`rdsaudit setup`: index template, retention policy, roles and Dashboards objects (idempotent)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from handler.cli.environment import positive
+
+
+def add(sub: Any, common: argparse.ArgumentParser) -> None:
+    s = sub.add_parser(
+        "setup", parents=[common], help="index template, retention policy, roles and Dashboards objects (idempotent)"
+    )
+    s.add_argument("--retention-days", type=positive, default=90, help="delete daily indices after this many days")
+    s.add_argument("--warm-after-days", type=positive, help="make indices read-only and force-merge them after N days")
+    s.add_argument(
+        "--role-arn",
+        action="append",
+        default=[],
+        help="IAM role mapped to rdsaudit_writer (security plugin); repeat for forwarder, backfill, …",
+    )
+    s.add_argument("--dashboards-url", help="OpenSearch Dashboards URL to import the saved objects into")
+    s.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
+    s.add_argument("--aoss-collection", help="Serverless time series collection to set the retention policy of")
+    s.add_argument("--dry-run", action="store_true", help="print the requests instead of sending them")
+    s.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from handler.cli.environment import require, runtime_for, settings_for
+    from handler.setup import SetupOptions, run_setup
+
+    settings = settings_for(args)
+    require(
+        args.warm_after_days is None or args.warm_after_days < args.retention_days,
+        f"--warm-after-days ({args.warm_after_days}) must be less than --retention-days ({args.retention_days})",
+    )
+    options = SetupOptions(
+        args.retention_days,
+        args.warm_after_days,
+        args.role_arn,
+        args.dashboards_url,
+        args.dry_run,
+        args.aoss_collection,
+    )
+    changes, requests = run_setup(settings, options, runtime_for(args).client)
+    for change in changes:
+        print(change)
+    for method, path, body in requests:
+        print(f"\n{method} {path}\n{json.dumps(body, indent=2)}")
+    return 0

@@ -1,0 +1,113 @@
+"""The query layer: reads everything a report needs from the engine, completely, into a `Raw`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handler.report import bursts
+from handler.report.engine import Reader
+from handler.report.model import Raw, ReportOptions, Row
+from handler.report.period import series_interval
+from handler.report.privileged import privileged_names
+from handler.report.queries import Scope, all_of, saved_search, term
+
+ROW_FIELDS = ["@timestamp", "user", "client", "server", "cluster", "instance", "db", "operation", "sql", "retcode"]
+
+
+class NoIndices(Exception):
+    """The index pattern matches no index: a wrong prefix or endpoint rather than a quiet quarter."""
+
+
+def _terms(field: str, missing: bool = True) -> dict[str, Any]:
+    return {field: {"terms": {"field": field, "missing_bucket": missing}}}
+
+
+def _span_aggs() -> dict[str, Any]:
+    return {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}}
+
+
+def _span(bucket: dict[str, Any]) -> tuple[str, str]:
+    return str(bucket["first"]["value_as_string"]), str(bucket["last"]["value_as_string"])
+
+
+def collect(client: Any, pattern: str, options: ReportOptions) -> Raw:
+    # _resolve/index rather than GET <pattern>: rdsaudit_reader may resolve and read, not get index settings.
+    if not client.transport.perform_request("GET", f"/_resolve/index/{pattern}").get("indices"):
+        raise NoIndices(f"no index matches {pattern}")
+    scope = Scope(options.period, options.clusters)
+    raw = Raw()
+    with Reader(client, pattern, options.page_size) as reader:
+        raw.engine, raw.paging = reader.engine.name, reader.paging
+        raw.total = reader.count(scope.query())
+        raw.indices = [
+            (b["key"]["_index"], b["doc_count"]) for b in reader.composite(scope.query(), [_terms("_index", False)])
+        ]
+        raw.sources = [
+            (b["key"]["cluster"], b["key"]["instance"], b["doc_count"])
+            for b in reader.composite(scope.query(), [_terms("cluster"), _terms("instance")])
+        ]
+        raw.account_rows = list(reader.documents(scope.query(saved_search("account_changes")), ROW_FIELDS))
+        raw.schema_rows = list(reader.documents(scope.query(saved_search("schema_changes")), ROW_FIELDS))
+        _failed_logins(reader, scope, options, raw)
+        _privileged(reader, scope, options, raw)
+        _activity(reader, scope, options, raw)
+        if raw.paging.method != "point_in_time":
+            raw.total_after = reader.count(scope.query())
+        raw.requests = reader.requests
+    return raw
+
+
+def _failed_logins(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) -> None:
+    failed = scope.query(saved_search("failed_logins"))
+    raw.failed_total = reader.count(failed)
+    interval = series_interval(options.period)
+    histogram = {"t": {"date_histogram": {"field": "@timestamp", "calendar_interval": interval}}}
+    raw.failed_series = [(b["key"]["t"], b["doc_count"]) for b in reader.composite(failed, [histogram])]
+    raw.failed_by_user = [(b["key"]["user"], b["doc_count"]) for b in reader.composite(failed, [_terms("user")])]
+    raw.failed_by_client = [(b["key"]["client"], b["doc_count"]) for b in reader.composite(failed, [_terms("client")])]
+    # Bursts: count per client in fixed windows first, then read only the windows that could hold one.
+    window = options.burst_window_seconds
+    fixed = {"t": {"date_histogram": {"field": "@timestamp", "fixed_interval": f"{window}s"}}}
+    counts = [
+        (b["key"]["client"], b["key"]["t"], b["doc_count"]) for b in reader.composite(failed, [_terms("client"), fixed])
+    ]
+    rows: list[Row] = []
+    for client, start_ms, end_ms in bursts.candidate_ranges(counts, window * 1000, options.burst_failures):
+        span = {"range": {"@timestamp": {"gte": start_ms, "lt": end_ms, "format": "epoch_millis"}}}
+        rows.extend(
+            reader.documents(all_of(failed, term("client", client), span), ["@timestamp", "user", "client", "instance"])
+        )
+    raw.burst_candidates = rows
+
+
+def _privileged(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) -> None:
+    raw.privileged_names = privileged_names(options, raw.account_rows)
+    names = [name for name, _ in raw.privileged_names]
+    if not names:
+        return
+    theirs = scope.query({"terms": {"user": names}})
+    raw.privileged_ops = [
+        (b["key"]["user"], b["key"]["operation"], b["doc_count"], *_span(b))
+        for b in reader.composite(theirs, [_terms("user", False), _terms("operation")], _span_aggs())
+    ]
+    raw.privileged_clients = [
+        (b["key"]["user"], b["key"]["client"], b["doc_count"])
+        for b in reader.composite(theirs, [_terms("user", False), _terms("client")])
+    ]
+
+
+def _activity(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) -> None:
+    # Local hours (calendar interval in the business zone) so each bucket is wholly inside or outside business hours.
+    hour = {
+        "t": {"date_histogram": {"field": "@timestamp", "calendar_interval": "hour", "time_zone": options.hours.zone}}
+    }
+    raw.hourly = [
+        (b["key"]["t"], b["key"]["user"], b["doc_count"])
+        for b in reader.composite(scope.query(), [hour, _terms("user")])
+    ]
+    raw.clients_now = [
+        (b["key"]["client"], b["key"]["user"], b["doc_count"], *_span(b))
+        for b in reader.composite(scope.query(), [_terms("client", False), _terms("user")], _span_aggs())
+    ]
+    previous = scope.query(period=options.period.previous())
+    raw.clients_before = {b["key"]["client"] for b in reader.composite(previous, [_terms("client", False)])}

@@ -1,0 +1,137 @@
+"""`rdsaudit report`: its arguments and the command. Expected failures are one line on stderr and exit 1; usage
+errors exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = """Evidence for a periodic access review: account and privilege changes, schema changes, failed logins
+(bursts included), privileged accounts' activity, activity outside business hours and new clients, for one period,
+read completely from the audit indices. Connection settings come from the same variables as the forwarder."""
+
+
+def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    r: argparse.ArgumentParser = subparsers.add_parser(
+        "report",
+        parents=[common],
+        help="write an audit report for a period (HTML, JSON or Markdown)",
+        description=DESCRIPTION,
+    )
+    r.add_argument("--since", help="start of the period, UTC unless a zone is given (ISO 8601), included")
+    r.add_argument("--until", help="end of the period (ISO 8601), excluded")
+    r.add_argument("--cluster", action="append", default=[], help="only this cluster or instance (repeatable)")
+    r.add_argument("--out", help="file to write (default: rdsaudit-report-SINCE-UNTIL.FORMAT); - for stdout")
+    r.add_argument("--format", choices=("html", "json", "md"), help="default: from --out's extension, else html")
+    r.add_argument(
+        "--privileged-user",
+        action="append",
+        default=[],
+        help="a privileged account (repeatable; replaces the defaults admin, root, rdsadmin). Users who ran "
+        "account or privilege statements are always added",
+    )
+    r.add_argument("--business-hours", default="08-18", help="local whole hours START-END (default 08-18)")
+    r.add_argument("--business-days", default="mon-fri", help="e.g. mon-fri (default), sun-thu, mon,tue,wed")
+    r.add_argument("--timezone", default="UTC", help="IANA time zone of the business hours, e.g. Europe/Paris")
+    r.add_argument("--burst-failures", type=int, default=5, help="failed logins from one client that make a burst")
+    r.add_argument("--burst-window", type=int, default=60, help="…within this many seconds (default 60)")
+    r.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
+    r.add_argument("--page-size", type=int, default=1000, help="documents or buckets per request (default 1000)")
+    r.add_argument("--top", type=int, default=25, help="rows shown in ranked tables of HTML and Markdown (JSON: all)")
+    r.add_argument("--verify", metavar="FILE", help="check a JSON or HTML report's SHA-256 against its data, and exit")
+    r.set_defaults(run=run)
+    return r
+
+
+def _verify(path: str) -> int:
+    from handler.errors import InputError
+    from handler.report.integrity import verify
+
+    try:
+        ok, stated, actual = verify(Path(path).read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise InputError(f"{path}: {e}") from None
+    if not ok:
+        raise InputError(
+            f"{path}: data does not match its SHA-256 (stated {stated}, data {actual}): edited after it was made"
+        )
+    print(f"{path}: data matches its SHA-256 {stated}")
+    return 0
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from handler.report.model import DEFAULT_PRIVILEGED, ReportOptions
+    from handler.report.period import BusinessHours, load_zone, make_period, parse_days, parse_hours
+
+    if args.burst_failures < 2 or args.burst_window < 1 or args.page_size < 1 or args.top < 1:
+        raise ValueError("need --burst-failures >= 2, --burst-window >= 1, --page-size >= 1 and --top >= 1")
+    start, end = parse_hours(args.business_hours)
+    load_zone(args.timezone)
+    return ReportOptions(
+        period=make_period(args.since, args.until),
+        clusters=tuple(args.cluster),
+        privileged_users=tuple(dict.fromkeys(args.privileged_user)) or DEFAULT_PRIVILEGED,
+        privileged_from_option=bool(args.privileged_user),
+        hours=BusinessHours(start, end, parse_days(args.business_days), args.timezone),
+        burst_failures=args.burst_failures,
+        burst_window_seconds=args.burst_window,
+        page_size=args.page_size,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Expected failures raise; the command line's error boundary says them in one line (exit 1, usage 2)."""
+    from handler.cli.environment import runtime_for, settings_for
+    from handler.errors import UsageError
+
+    if args.verify:
+        return _verify(args.verify)
+    if not (args.since and args.until):
+        raise UsageError("--since and --until are required (or --verify FILE)")
+    try:
+        options = _options(args)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    fmt = args.format or _format_of(args.out)
+    settings = settings_for(args)
+    out = args.out or f"rdsaudit-report-{args.since[:10]}-{args.until[:10]}.{fmt}"
+    text = produce(settings, options, fmt, args.top, runtime_for(args).client)
+    if out == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as e:
+        from handler.errors import InputError
+
+        raise InputError(f"cannot write {out}: {e.strerror or e}") from None
+    print(out)
+    return 0
+
+
+def produce(settings: Any, options: Any, fmt: str, top: int = 25, client: Any = None) -> str:
+    from handler.errors import InputError
+    from handler.report.build import make_report, render
+    from handler.report.collect import NoIndices
+
+    if client is None:
+        from handler.sinks.opensearch import build_client
+
+        client = build_client(settings)
+    pattern = f"{settings.index_prefix}-*"
+    try:
+        report = make_report(client, pattern=pattern, endpoint=settings.opensearch_url, options=options)
+    except NoIndices as e:
+        raise InputError(f"{e} on {settings.opensearch_url} (check RDSAUDIT_INDEX_PREFIX or --index-prefix)") from e
+    return render(report, fmt, top)
+
+
+def _format_of(out: str | None) -> str:
+    suffix = Path(out).suffix.lower().lstrip(".") if out and out != "-" else ""
+    return (
+        {"htm": "html", "markdown": "md"}.get(suffix, suffix)
+        if suffix in ("html", "htm", "json", "md", "markdown")
+        else "html"
+    )

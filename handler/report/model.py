@@ -1,0 +1,58 @@
+"""The values passed between the report's stages: what was asked (options) and what the engine answered (raw)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from handler.report.engine import Paging
+from handler.report.period import BusinessHours, Period
+
+# RDS's default master user is `admin`, self-managed MySQL's `root`; `rdsadmin` is the account RDS itself uses.
+DEFAULT_PRIVILEGED = ("admin", "root", "rdsadmin")
+
+Row = dict[str, Any]
+OFFICE_HOURS = BusinessHours(8, 18, frozenset(range(5)), "UTC")  # 08:00–18:00, Monday to Friday
+NO_PAGING = Paging("search_after", "")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    period: Period
+    clusters: tuple[str, ...] = ()
+    privileged_users: tuple[str, ...] = DEFAULT_PRIVILEGED
+    privileged_from_option: bool = False  # True: the names came from --privileged-user, not the defaults
+    hours: BusinessHours = OFFICE_HOURS
+    burst_failures: int = 5
+    burst_window_seconds: int = 60
+    page_size: int = 1000
+
+
+@dataclass
+class Raw:
+    """Everything the report's sections are built from, exactly as read (complete lists, no sampling)."""
+
+    engine: str = ""
+    paging: Paging = NO_PAGING
+    requests: int = 0
+    total: int = 0
+    total_after: int | None = None  # without a point in time: the count again at the end of the run
+    indices: list[tuple[str, int]] = field(default_factory=list)
+    sources: list[tuple[str | None, str | None, int]] = field(default_factory=list)
+    account_rows: list[Row] = field(default_factory=list)
+    schema_rows: list[Row] = field(default_factory=list)
+    failed_total: int = 0
+    failed_series: list[tuple[int, int]] = field(default_factory=list)  # (bucket start, epoch ms; count)
+    failed_by_user: list[tuple[str | None, int]] = field(default_factory=list)
+    failed_by_client: list[tuple[str | None, int]] = field(default_factory=list)
+    burst_candidates: list[Row] = field(default_factory=list)  # failed logins in windows that may hold a burst
+    privileged_names: list[tuple[str, str]] = field(default_factory=list)  # (user, why)
+    privileged_ops: list[tuple[str, str | None, int, str, str]] = field(
+        default_factory=list
+    )  # user, op, n, first, last
+    privileged_clients: list[tuple[str, str | None, int]] = field(default_factory=list)
+    hourly: list[tuple[int, str | None, int]] = field(default_factory=list)  # (local hour start ms, user, count)
+    clients_now: list[tuple[str, str | None, int, str, str]] = field(
+        default_factory=list
+    )  # client, user, n, first, last
+    clients_before: set[str] = field(default_factory=set)

@@ -1,0 +1,172 @@
+"""Sections built from hand-made engine answers (no node), the seal over the data, and the three renderings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from handler.report.build import public_endpoint, render
+from handler.report.engine import Paging, parse_engine
+from handler.report.integrity import digest, envelope, verify
+from handler.report.model import Raw, ReportOptions
+from handler.report.period import BusinessHours, Period
+from handler.report.render_md import sparkline
+from handler.report.sections import build_data
+
+PERIOD = Period(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 7, 4, tzinfo=UTC))  # three days: hourly series
+OPTIONS = ReportOptions(period=PERIOD, hours=BusinessHours(8, 18, frozenset(range(5)), "Europe/Paris"))
+MS = int(PERIOD.since.timestamp() * 1000)
+HOUR = 3_600_000
+NASTY = "GRANT ALL ON `x|y`.* TO 'a'@'%' -- </script><script>alert(1)</script> | pipes"
+
+
+def raw() -> Raw:
+    return Raw(
+        engine="OpenSearch 2.19.6",
+        paging=Paging("point_in_time", "one snapshot"),
+        requests=12,
+        total=10,
+        indices=[("rdsaudit-2026.07.01", 10)],
+        sources=[("prod", "prod-1", 9), (None, None, 1)],
+        account_rows=[
+            {
+                "@timestamp": "2026-07-01T06:30:00.000001Z",
+                "user": "dba",
+                "client": "10.0.0.1",
+                "operation": "QUERY",
+                "sql": NASTY,
+                "retcode": 0,
+                "cluster": "prod",
+                "instance": "prod-1",
+            },
+        ],
+        schema_rows=[
+            {
+                "@timestamp": "2026-07-01T20:00:00Z",
+                "user": "etl",
+                "client": "10.0.0.2",
+                "operation": "CREATE",
+                "sql": "orders",
+                "db": "shop",
+                "instance": "legacy",
+            },
+        ],
+        failed_total=3,
+        failed_series=[(MS + 5 * HOUR, 2), (MS + 30 * HOUR, 1)],
+        failed_by_user=[("root", 2), (None, 1)],
+        failed_by_client=[("203.0.113.7", 3)],
+        privileged_names=[("admin", "default"), ("dba", "ran account or privilege statements")],
+        privileged_ops=[
+            ("dba", "QUERY", 2, "2026-07-01T06:30:00.000Z", "2026-07-02T06:30:00.000Z"),
+            ("dba", "CONNECT", 1, "2026-07-01T06:29:00.000Z", "2026-07-01T06:29:00.000Z"),
+        ],
+        privileged_clients=[("dba", "10.0.0.1", 3)],
+        # 06:00 UTC = 08:00 Paris on a Wednesday (inside); 20:00 UTC = 22:00 Paris (outside)
+        hourly=[(MS + 6 * HOUR, "dba", 3), (MS + 20 * HOUR, "etl", 4), (MS + 20 * HOUR, None, 1)],
+        clients_now=[
+            ("10.0.0.1", "dba", 3, "2026-07-01T06:29:00.000Z", "2026-07-02T06:30:00.000Z"),
+            ("203.0.113.7", "root", 2, "2026-07-01T05:00:00.000Z", "2026-07-01T05:00:01.000Z"),
+            ("203.0.113.7", None, 1, "2026-07-02T06:00:00.000Z", "2026-07-02T06:00:00.000Z"),
+        ],
+        clients_before={"10.0.0.1"},
+    )
+
+
+def data() -> dict[str, Any]:
+    return build_data(
+        raw(),
+        OPTIONS,
+        endpoint="https://search.example",
+        pattern="rdsaudit-*",
+        generated_at="2026-10-01T09:00:00Z",
+        version="0.1.0",
+    )
+
+
+def _with_statement(sql: str) -> dict[str, Any]:
+    r = raw()
+    r.account_rows[0]["sql"] = sql
+    return build_data(r, OPTIONS, endpoint="e", pattern="p", generated_at="g", version="v")
+
+
+def test_sections() -> None:
+    d = data()
+    assert d["coverage"]["previous_period"] == {"since": "2026-06-28T00:00:00Z", "until": "2026-07-01T00:00:00Z"}
+    assert d["account_changes"]["rows"][0]["outside_business_hours"] is False
+    assert d["schema_changes"]["rows"][0]["outside_business_hours"] is True
+    f = d["failed_logins"]
+    assert f["series"]["interval"] == "hour" and len(f["series"]["buckets"]) == 72
+    assert sum(b["count"] for b in f["series"]["buckets"]) == 3
+    assert f["by_user"] == [{"user": "root", "failures": 2}, {"user": None, "failures": 1}]
+    assert f["distinct_users"] == 1
+    p = d["privileged_activity"]
+    assert [(u["user"], u["events"], u["connections"], u["statements"]) for u in p["users"]] == [
+        ("dba", 3, 1, 2),
+        ("admin", 0, 0, 0),
+    ]
+    assert p["users"][0]["first_seen"] == "2026-07-01T06:29:00.000Z" and p["active_users"] == 1
+    o = d["outside_business_hours"]
+    assert o["events"] == 5 and o["by_user"] == [{"user": "etl", "events": 4}, {"user": None, "events": 1}]
+    assert o["by_local_hour"][22] == {"hour": 22, "inside": 0, "outside": 5}
+    assert o["by_local_hour"][8]["inside"] == 3 and o["schema_changes"] == 1 and o["account_changes"] == 0
+    n = d["new_clients"]
+    assert [(c["client"], c["events"], c["failed_logins"], c["first_seen"]) for c in n["new"]] == [
+        ("203.0.113.7", 3, 3, "2026-07-01T05:00:00.000Z")
+    ]
+
+
+def test_series_refuses_buckets_it_cannot_place() -> None:
+    broken = raw()
+    broken.failed_series = [(MS + 90 * HOUR, 1)]
+    with pytest.raises(ValueError, match="outside the series"):
+        build_data(broken, OPTIONS, endpoint="e", pattern="p", generated_at="g", version="v")
+
+
+def test_seal_detects_any_edit() -> None:
+    report = envelope(data())
+    html = render(report, "html")
+    assert verify(html)[0] and verify(render(report, "json"))[0]
+    edited = json.loads(render(report, "json"))
+    edited["data"]["failed_logins"]["total"] = 2
+    ok, stated, actual = verify(json.dumps(edited))
+    assert not ok and stated == report["sha256"] and actual == digest(edited["data"])
+    with pytest.raises(ValueError, match="no report data"):
+        verify(render(report, "md"))
+
+
+def test_html_is_self_contained_and_escapes_statements() -> None:
+    html = render(envelope(data()), "html")
+    assert "<script>alert" not in html and "&lt;/script&gt;" in html  # shown escaped, and the data block holds
+    assert html.count("</script>") == 1  # only the data block's own end
+    assert "default-src 'none'" in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    for chart in (
+        "failed-logins-series",
+        "failed-logins-users",
+        "failed-logins-clients",
+        "privileged-events",
+        "outside-hours-by-hour",
+        "outside-hours-by-day",
+    ):
+        assert f'data-chart="{chart}"' in html
+    assert "CREATE table shop.orders" in html
+
+
+def test_markdown_tables_survive_pipes_and_newlines() -> None:
+    md = render(envelope(data()), "md")
+    assert "<script>" not in md and "&lt;/script&gt;" in md and "\\| pipes" in md
+    row = next(line for line in md.splitlines() if "GRANT ALL" in line)
+    assert len(row.replace("\\|", "").split(" | ")) == 7  # seven cells: escaped pipes split nothing
+    assert "`SELECT 1 \\| 2 FROM t`" in render(envelope(_with_statement("SELECT 1 |\n2 FROM t")), "md")
+    assert sparkline([0, 1, 8]) == " ▁█"
+
+
+def test_endpoint_never_shows_credentials_and_engines_are_told_apart() -> None:
+    assert public_endpoint("https://user:secret@search.example:443/path?x=1") == "https://search.example:443/path"
+    assert parse_engine({"version": {"distribution": "opensearch", "number": "2.19.6"}}).pit_api() == "opensearch"
+    assert parse_engine({"version": {"distribution": "opensearch", "number": "1.3.20"}}).pit_api() is None
+    assert parse_engine({"version": {"number": "7.10.2"}}).pit_api() == "elasticsearch"
+    assert parse_engine({"version": {"number": "7.9.3"}}).name == "Elasticsearch 7.9.3"
+    assert parse_engine(None).name == "unknown"
