@@ -159,11 +159,6 @@ class BatchTransformer:
         if isinstance(rec, AuditRecord):
             self._last = (rec.timestamp, rec.day)
 
-    @property
-    def last(self) -> tuple[str, str] | None:
-        """Timestamp and day of the last parsed line so far."""
-        return self._last
-
     def _time_for_failure(self, timestamp_ms: int | None) -> tuple[str, str]:
         if timestamp_ms is not None:
             return iso_of_epoch_ms(timestamp_ms), day_of_epoch_ms(timestamp_ms)

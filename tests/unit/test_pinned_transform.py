@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +92,19 @@ def test_blocks_of_unparseable_lines_take_the_time_of_an_earlier_block(
     outputs = []
     for workers in (1, 2):
         out = tmp_path / f"out-{workers}.ndjson"
-        request = parse_output.ParseRequest(TransformOptions(), fallback_ms=1_000)
+        request = parse_output.ParseRequest(TransformOptions(), fallback_ms=1_000, force=True)  # mostly garbage
         with path.open("rb") as raw, out.open("wb") as sink:
             parse_output.write_records(raw, str(path), sink, request, size=1 << 30, workers=workers)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert len(outputs[0].splitlines()) == len(lines)
+
+
+def test_a_large_file_that_is_not_an_audit_log_stops_before_any_process_starts(tmp_path: Path) -> None:
+    from handler.errors import NotAuditLog
+
+    path = tmp_path / "notes.txt"
+    path.write_text("just some text\n" * 2000)
+    request = parse_output.ParseRequest(TransformOptions(), name=str(path))
+    with path.open("rb") as raw, pytest.raises(NotAuditLog):
+        parse_output.write_records(raw, str(path), io.BytesIO(), request, size=1 << 30, workers=2)
