@@ -14,6 +14,7 @@ process through `read_batches`, as backfill reads them.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
@@ -303,7 +304,13 @@ def _copy(path: str, out: IO[bytes]) -> None:
         out.flush()
         size, offset = os.fstat(f.fileno()).st_size, 0
         while offset < size:
-            sent = os.sendfile(out_fd, f.fileno(), offset, size - offset)
+            try:
+                sent = os.sendfile(out_fd, f.fileno(), offset, size - offset)
+            except OSError as e:
+                if offset or e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                    raise
+                out.write(f.read())  # an output sendfile cannot write to (a terminal, on some systems)
+                return
             if sent == 0:
                 raise OSError("sendfile wrote nothing")
             offset += sent
