@@ -8,7 +8,7 @@ import argparse
 import sys
 from typing import Any
 
-from handler.model import Action
+from handler.cli.environment import positive
 
 
 def add(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -20,17 +20,19 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX (default rdsaudit)")
     p.add_argument("--no-mask", action="store_true", help="do not mask passwords in SQL (forensic use)")
     p.add_argument("--force", action="store_true", help="also read a file that does not look like an audit log")
+    p.add_argument(
+        "--workers", type=positive, help="processes for a large raw file (default: up to 2, the CPUs there are)"
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from handler.cli.environment import settings_for
     from handler.errors import UsageError
-    from handler.sources.framing import is_skipped_object, read_batches
+    from handler.parse_output import ParseRequest, default_workers, write_records
+    from handler.sources.framing import is_skipped_object
     from handler.sources.objects import local_ref
-    from handler.transforms.batch import BatchTransformer, TransformOptions
-    from handler.transforms.context import cloudwatch_context
-    from handler.transforms.sniff import audit_lines_only
+    from handler.transforms.batch import TransformOptions
 
     settings = settings_for(args)  # the forwarder's settings: prefix and masking as it would index
     options = TransformOptions(
@@ -42,26 +44,10 @@ def run(args: argparse.Namespace) -> int:
     if ref is not None and is_skipped_object(ref.key):
         print(f"rdsaudit parse: skipped {args.file}: CloudWatch's export write test, not audit lines", file=sys.stderr)
         return 0
-    out = sys.stdout.buffer
     name = "standard input" if ref is None else args.file
+    fallback_ms = ref.last_modified_ms if ref else None
+    request = ParseRequest(options, args.log_group, args.log_stream, args.owner, fallback_ms, name, args.force)
+    workers, size = args.workers or default_workers(), ref.size if ref else 0
     with sys.stdin.buffer if ref is None else open(ref.uri, "rb") as stream:
-        for batch in read_batches(stream, ref.key if ref else "", args.log_group):
-            ctx = batch.ctx
-            if args.log_stream or args.owner:
-                ctx = cloudwatch_context(args.log_group or ctx.log_group, args.log_stream, args.owner)
-            transformer = BatchTransformer(ctx, options, fallback_ms=ref.last_modified_ms if ref else None)
-            block: list[bytes] = []
-            for action in transformer.actions(audit_lines_only(batch.events, name, force=args.force)):
-                block.append(parse_record(action))
-                if len(block) >= 1000:
-                    out.write(b"".join(block))
-                    block.clear()
-            out.write(b"".join(block))
-    out.flush()
+        write_records(stream, ref.key if ref else "", sys.stdout.buffer, request, size=size, workers=workers)
     return 0
-
-
-def parse_record(action: Action) -> bytes:
-    """`{"index":…,"id":…,"doc":…}` built from the bulk body's own bytes: no decoding and encoding again."""
-    doc = action.body.split(b"\n", 2)[1]
-    return b'{"index":"%s","id":"%s","doc":%s}\n' % (action.index_name.encode(), action.doc_id.encode(), doc)

@@ -8,11 +8,13 @@ RDS MySQL fork when a connection-type field follows the return code, MariaDB oth
 
 from __future__ import annotations
 
+import codecs
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 AURORA = "aurora"
 RDS_MYSQL = "rds_mysql"
@@ -23,6 +25,8 @@ _UNESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", "
 _ESCAPE_PAIR = re.compile(r"\\(.)", re.S)
 # A quoted object up to its closing quote, escapes skipped (the "unrolled loop" form: no per-character alternation).
 _QUOTED = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'", re.S)
+# Text whose every backslash starts one of the plugin's escapes, paired left to right as a scan would.
+_PLUGIN_ESCAPED = re.compile(r"[^\\]*+(?:\\[\\'nrtbf][^\\]*+)*+")
 _EXPORT_PREFIX = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z ", re.ASCII)
 _RDS_TIME = re.compile(r"\d{8} \d\d:\d\d:\d\d", re.ASCII)
 _INT = re.compile(r"-?\d+", re.ASCII)
@@ -80,8 +84,26 @@ _SENTINEL = "\ue000"  # a private-use character stands in for escaped backslashe
 def unescape(text: str) -> str:
     """A backslash takes the next character; the plugin's escapes become their characters, others stay as written.
 
-    Chained str.replace runs in C and pairs backslashes left to right exactly as a scan would: `\\\\` is replaced
-    first, so what remains after a backslash is always the escaped character.
+    When every escape is one the plugin writes (nearly always), the bytes-literal decoder does the whole job in
+    one pass in C: for those seven escapes it agrees with this rule, and it differs only on escapes the plugin
+    never writes (`\\x41`, `\\"`, `\\0`, `\\a`, …, unknown ones), which the check sends to the exact path below.
+    """
+    if "\\" not in text:
+        return text
+    if _PLUGIN_ESCAPED.fullmatch(text) is not None:
+        try:
+            return _escape_decode(text)[0].decode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates have no UTF-8; the exact path keeps them
+            pass
+    return unescape_exact(text)
+
+
+_escape_decode = codecs.escape_decode  # the decoder of `b"..."` literals, in C
+
+
+def unescape_exact(text: str) -> str:
+    """The reference rule, for any text: chained str.replace runs in C and pairs backslashes left to right exactly
+    as a scan would: `\\\\` is replaced first, so what remains after a backslash is always the escaped character.
     """
     if "\\" not in text:
         return text
@@ -104,17 +126,24 @@ def _unescape_pair(m: re.Match[str]) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _epoch_second(seconds: int) -> tuple[str, str]:
+def _aurora_second(text: str) -> tuple[str, str] | ParseFailure:
+    """`YYYY-MM-DDTHH:MM:SS` and `YYYY.MM.DD` of the first ten digits of an Aurora timestamp, once per second."""
+    seconds = int(text)
+    if seconds >= _MAX_EPOCH_SECONDS:
+        return ParseFailure("timestamp out of range")
     t = time.gmtime(seconds)
     return time.strftime("%Y-%m-%dT%H:%M:%S", t), time.strftime("%Y.%m.%d", t)
 
 
 @lru_cache(maxsize=8192)
-def _rds_second(text: str) -> tuple[str, str] | None:
+def _rds_second(text: str) -> tuple[str, str] | ParseFailure:
+    """The same for a 17-character `YYYYMMDD HH:MM:SS`, shape check included: a second's lines share one call."""
+    if _RDS_TIME.fullmatch(text) is None:
+        return ParseFailure(f"unrecognised timestamp {text!r}")
     try:
         dt = datetime.strptime(text, "%Y%m%d %H:%M:%S")
     except ValueError:
-        return None
+        return ParseFailure(f"invalid timestamp {text!r}")
     return dt.strftime("%Y-%m-%dT%H:%M:%S"), dt.strftime("%Y.%m.%d")
 
 
@@ -138,91 +167,145 @@ def _closes(rest: str, end: int) -> bool:
         i -= 1
     if backslashes % 2:
         return False
-    code = rest[end + 2 :].split(",", 1)[0]
+    return _is_code(rest[end + 2 :].split(",", 1)[0])
+
+
+def _is_code(code: str) -> bool:
     return not code or code.isdigit() or (code[0] == "-" and code[1:].isdigit())
 
 
+def _quoted_object(rest: str) -> tuple[str, str | None] | None:
+    """The object and what follows it, for a quoted object: (unescaped object, tail or None), None if unterminated."""
+    # The tail after the object holds no quotes, so the last quote is the closing one when it is not escaped
+    # and a return code (or nothing) follows: found in C, checked here; otherwise scan escape by escape.
+    end = rest.rfind("'")
+    if end > 0 and _closes(rest, end):
+        return unescape(rest[1:end]), (rest[end + 2 :] if end + 1 < len(rest) else None)
+    m = _QUOTED.match(rest)
+    if m is not None and (m.end() == len(rest) or rest[m.end()] == ","):
+        return unescape(m.group(1)), (rest[m.end() + 1 :] if m.end() < len(rest) else None)
+    # The plugin cuts long SQL at a byte limit and then closes the quote; a cut right after a backslash
+    # makes that quote look escaped. The tail never holds a quote, so the last one closes the object.
+    if end <= 0 or (end + 1 < len(rest) and rest[end + 1] != ","):
+        return None
+    return unescape(rest[1:end]), (rest[end + 2 :] if end + 1 < len(rest) else None)
+
+
+def _timestamp(ts_raw: str) -> tuple[str, str, str] | ParseFailure:
+    """ISO timestamp, day and dialect (MariaDB's until the tail says RDS MySQL) of the first field."""
+    if len(ts_raw) == 16 and ts_raw.isdigit() and ts_raw.isascii():
+        second_day = _aurora_second(ts_raw[:10])
+        if isinstance(second_day, ParseFailure):
+            return second_day
+        return second_day[0] + "." + ts_raw[10:] + "Z", second_day[1], AURORA  # the last 6 digits: microseconds
+    if len(ts_raw) == 17:
+        second_day = _rds_second(ts_raw)
+        if isinstance(second_day, ParseFailure):
+            return second_day
+        return second_day[0] + "Z", second_day[1], MARIADB
+    return ParseFailure(f"unrecognised timestamp {ts_raw[:40]!r}")
+
+
+# A NamedTuple's generated __new__ is Python code; tuple.__new__ builds the same record in C (per line, it counts).
+_record = tuple.__new__
+
+_scan: Callable[[str], tuple[Any, ...] | None] | None
+try:  # the optional compiled scanner (handler/transforms/_scan.c): python -m handler.transforms.accelerator
+    from handler.transforms._scan import scan as _scan
+except ImportError:
+    _scan = None
+
+
 def parse_line(line: str) -> AuditRecord | ParseFailure:
-    """Parse one audit line (no export prefix, no line terminator). Never raises."""
+    """Parse one audit line (no export prefix, no line terminator). Never raises.
+
+    With the compiled scanner built, a line of the common shape is split and unescaped in C and only its time
+    and dialect are decided here; it declines every other line, which `parse_line_python` parses.
+    """
+    if _scan is None or (scanned := _scan(line)) is None:
+        return parse_line_python(line)
+    ts_raw, server, user, client, connid, queryid, operation, db, obj, retcode, ctype = scanned
+    when = _timestamp(ts_raw)
+    if isinstance(when, ParseFailure):
+        return when
+    timestamp, day, dialect = when
+    if ctype is None or dialect == AURORA:
+        ctype = ""
+    else:
+        dialect = RDS_MYSQL
+    fields = (timestamp, day, dialect, server, user, client, connid, queryid, operation, db, obj, retcode, ctype)
+    return _record(AuditRecord, fields)
+
+
+def parse_line_python(line: str) -> AuditRecord | ParseFailure:
+    """The parser, and the reference the compiled scanner is tested against.
+
+    Written for speed (it runs once per line): the common shapes are decided inline with C-level string methods,
+    and the rare ones go to the helpers above; the table and property tests pin the behaviour.
+    """
     parts = line.split(",", 8)
     if len(parts) < 9:
         return ParseFailure(f"expected at least 10 comma-separated fields, found {len(parts)}")
     ts_raw, server, user, client, connid_raw, queryid_raw, operation, db, rest = parts
+    when = _timestamp(ts_raw)
+    if isinstance(when, ParseFailure):
+        return when
+    timestamp, day, dialect = when
 
-    if len(ts_raw) == 16 and ts_raw.isascii() and ts_raw.isdigit():
-        seconds, micros = divmod(int(ts_raw), 1_000_000)
-        if seconds >= _MAX_EPOCH_SECONDS:
-            return ParseFailure("timestamp out of range")
-        second, day = _epoch_second(seconds)
-        timestamp = f"{second}.{micros:06d}Z"
-        dialect = AURORA
-    elif len(ts_raw) == 17 and _RDS_TIME.fullmatch(ts_raw):
-        parsed = _rds_second(ts_raw)
-        if parsed is None:
-            return ParseFailure(f"invalid timestamp {ts_raw!r}")
-        second, day = parsed
-        timestamp = second + "Z"
-        dialect = MARIADB  # refined below once the tail is known
+    # Fewer than 19 ASCII digits always fit a long; anything else takes the careful path.
+    if connid_raw.isdigit() and connid_raw.isascii() and len(connid_raw) < 19:
+        connid: int | None = int(connid_raw)
     else:
-        return ParseFailure(f"unrecognised timestamp {ts_raw[:40]!r}")
+        connid = _to_int(connid_raw)
+        if connid is None:
+            return ParseFailure(f"connection id is not an integer: {connid_raw[:40]!r}")
+    if queryid_raw.isdigit() and queryid_raw.isascii() and len(queryid_raw) < 19:
+        queryid: int | None = int(queryid_raw)
+    else:
+        queryid = _to_int(queryid_raw)
+        if queryid is None:
+            return ParseFailure(f"query id is not an integer: {queryid_raw[:40]!r}")
 
-    connid = _to_int(connid_raw)
-    if connid is None:
-        return ParseFailure(f"connection id is not an integer: {connid_raw[:40]!r}")
-    queryid = _to_int(queryid_raw)
-    if queryid is None:
-        return ParseFailure(f"query id is not an integer: {queryid_raw[:40]!r}")
-
-    if rest.startswith("'"):
-        # The tail after the object holds no quotes, so the last quote is the closing one when it is not escaped
-        # and a return code (or nothing) follows: found in C, checked here; otherwise scan escape by escape.
+    fields: list[str] | None = None
+    if rest[:1] == "'":
+        # Nearly always the last quote closes the object: not escaped, and `,<return code>` follows it.
         end = rest.rfind("'")
-        if end > 0 and _closes(rest, end):
-            obj = unescape(rest[1:end])
-            tail = rest[end + 2 :] if end + 1 < len(rest) else None
-        elif (m := _QUOTED.match(rest)) is not None and (m.end() == len(rest) or rest[m.end()] == ","):
-            obj = unescape(m.group(1))
-            tail = rest[m.end() + 1 :] if m.end() < len(rest) else None
-        else:
-            # The plugin cuts long SQL at a byte limit and then closes the quote; a cut right after a backslash
-            # makes that quote look escaped. The tail never holds a quote, so the last one closes the object.
-            end = rest.rfind("'")
-            if end <= 0 or (end + 1 < len(rest) and rest[end + 1] != ","):
+        if end > 0 and rest[end - 1] != "\\" and rest[end + 1 : end + 2] == ",":
+            fields = rest[end + 2 :].split(",")
+            if _is_code(fields[0]):
+                obj = unescape(rest[1:end])
+            else:
+                fields = None
+        if fields is None:
+            found = _quoted_object(rest)
+            if found is None:
                 return ParseFailure("unterminated quoted object")
-            obj = unescape(rest[1:end])
-            tail = rest[end + 2 :] if end + 1 < len(rest) else None
+            obj, tail = found
+            if tail is None:
+                return ParseFailure("missing return code field")
+            fields = tail.split(",")
     else:
         obj, sep, tail_text = rest.partition(",")
-        tail = tail_text if sep else None
-    if tail is None:
-        return ParseFailure("missing return code field")
+        if not sep:
+            return ParseFailure("missing return code field")
+        fields = tail_text.split(",")
 
-    fields = tail.split(",")
     retcode_raw = fields[0]
-    if retcode_raw:
+    if not retcode_raw:
+        retcode = None
+    elif retcode_raw.isdigit() and retcode_raw.isascii() and len(retcode_raw) < 10:
+        retcode = int(retcode_raw)
+    else:
         retcode = _to_int(retcode_raw)
         if retcode is None or not -(2**31) <= retcode < 2**31:
             return ParseFailure(f"return code is not an integer: {retcode_raw[:40]!r}")
-    else:
-        retcode = None
 
     connection_type = ""
     if dialect != AURORA and len(fields) >= 2:
         dialect = RDS_MYSQL
         connection_type = fields[1]
 
-    return AuditRecord(
-        timestamp=timestamp,
-        day=day,
-        dialect=dialect,
-        server=server,
-        user=user,
-        client=client,
-        connid=connid,
-        queryid=queryid,
-        operation=operation,
-        db=db,
-        obj=obj,
-        retcode=retcode,
-        connection_type=connection_type,
+    return _record(
+        AuditRecord,
+        (timestamp, day, dialect, server, user, client, connid, queryid, operation, db, obj, retcode, connection_type),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from handler.model import Context
 
 _CLUSTER_GROUP = "/aws/rds/cluster/"
@@ -24,3 +26,11 @@ def cloudwatch_context(log_group: str | None, log_stream: str | None, owner: str
 def _middle(log_group: str, head: str) -> str | None:
     name = log_group[len(head) :].split("/", 1)[0]
     return name or None
+
+
+@lru_cache(maxsize=256)
+def context_fields(ctx: Context) -> dict[str, str]:
+    """The context's non-empty fields as document fields, in the documents' order. Computed once per context (a
+    batch has one) rather than once per line; callers copy it into their documents and never change it."""
+    names = ("log_group", "log_stream", "owner", "cluster", "instance")
+    return {name: value for name, value in zip(names, ctx, strict=True) if value}

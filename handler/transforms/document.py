@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import time
+from binascii import b2a_base64
 from typing import Any
 
 from handler.model import Context
 from handler.transforms.audit_line import AuditRecord
+from handler.transforms.context import context_fields
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 
 PARSE_FAILURE_TAG = "parse_failure"
@@ -44,46 +45,49 @@ def document_id(line: str, occurrence: int = 0) -> str:
 
 
 def id_from_digest(digest: bytes, occurrence: int = 0) -> str:
+    """URL-safe base64 of the digest, unpadded: 22 characters for 16 bytes (what urlsafe_b64encode and rstrip
+    would give, without their Python-level calls)."""
     if occurrence:
         digest = hashlib.blake2b(digest + b"\x00%d" % occurrence, digest_size=16).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b2a_base64(digest, newline=False).rstrip(b"=").translate(_URLSAFE).decode("ascii")
 
 
-def _add_context(doc: dict[str, Any], ctx: Context) -> None:
-    if ctx.log_group:
-        doc["log_group"] = ctx.log_group
-    if ctx.log_stream:
-        doc["log_stream"] = ctx.log_stream
-    if ctx.owner:
-        doc["owner"] = ctx.owner
-    if ctx.cluster:
-        doc["cluster"] = ctx.cluster
-    if ctx.instance:
-        doc["instance"] = ctx.instance
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def audit_document(rec: AuditRecord, ctx: Context, *, mask: bool = True) -> dict[str, Any]:
-    """Empty audit fields are left out rather than indexed as empty strings."""
-    doc: dict[str, Any] = {"@timestamp": rec.timestamp}
-    if rec.server:
-        doc["server"] = rec.server
-    if rec.user:
-        doc["user"] = rec.user
-    if rec.client:
-        doc["client"] = rec.client
-    doc["connid"] = rec.connid
-    doc["queryid"] = rec.queryid
-    if rec.operation:
-        doc["operation"] = rec.operation
-    if rec.db:
-        doc["db"] = rec.db
+    """Empty audit fields are left out rather than indexed as empty strings.
+
+    The key order is part of the output (documents are compared byte for byte): one literal in that order, the
+    usually empty fields deleted after it, which is less work per line than testing each field on the way in.
+    """
+    timestamp, _, _, server, user, client, connid, queryid, operation, db, sql, retcode, ctype = rec
+    doc: dict[str, Any] = {
+        "@timestamp": timestamp,
+        "server": server,
+        "user": user,
+        "client": client,
+        "connid": connid,
+        "queryid": queryid,
+        "operation": operation,
+        "db": db,
+        "sql": sql,
+        "retcode": retcode,
+        "connection_type": ctype,
+    }
+    if not (server and user and client and operation and db):
+        for name in ("server", "user", "client", "operation", "db"):
+            if not doc[name]:
+                del doc[name]
     if rec.obj:
         doc["sql"] = mask_sql(rec.obj) if mask else rec.obj
-    if rec.retcode is not None:
-        doc["retcode"] = rec.retcode
-    if rec.connection_type:
-        doc["connection_type"] = rec.connection_type
-    _add_context(doc, ctx)
+    else:
+        del doc["sql"]
+    if retcode is None:
+        del doc["retcode"]
+    if not ctype:
+        del doc["connection_type"]
+    doc.update(context_fields(ctx))
     return doc
 
 
@@ -100,5 +104,5 @@ def failure_document(line: str, reason: str, timestamp: str, ctx: Context, *, ma
         "tags": [PARSE_FAILURE_TAG],
         "parse_error": reason,
     }
-    _add_context(doc, ctx)
+    doc.update(context_fields(ctx))
     return doc

@@ -149,3 +149,23 @@ def test_occurrence_memory_is_bounded() -> None:
     assert [occ.next(b"a"), occ.next(b"a"), occ.next(b"b"), occ.next(b"c"), occ.next(b"d")] == [0, 1, 0, 0, 0]
     assert occ.next(b"a") == 0  # forgotten: oldest first
     assert occ.next(b"d") == 1
+
+
+def test_occurrences_forget_in_first_seen_order_like_a_plain_model() -> None:
+    import random
+
+    from handler.transforms.batch import Occurrences
+
+    rng = random.Random(7)
+    occ, counts, order = Occurrences(limit=50), {}, []  # the model: a dict and a list, oldest first
+    for _ in range(5000):
+        digest = bytes([rng.randrange(80)])
+        if digest in counts:
+            expected = counts[digest]
+            counts[digest] += 1
+        else:
+            if len(counts) >= 50:
+                del counts[order.pop(0)]
+            counts[digest], expected = 1, 0
+            order.append(digest)
+        assert occ.next(digest) == expected
