@@ -30,7 +30,7 @@ RAW = "raw"
 EXPORT = "export"
 FIREHOSE = "firehose"
 
-TRUNCATION_MARKER = " [Your log message was truncated]"
+TRUNCATION_MARKER = " [Your log message was truncated]"  # kept in the line: see raw_events
 WRITE_TEST_OBJECT = "aws-logs-write-test"
 _READ = 1 << 20
 _BLANK = " \t\r"
@@ -153,10 +153,10 @@ def is_blank(line: str) -> bool:
 def raw_events(lines: Iterable[bytes]) -> Iterator[RawEvent]:
     """Lines of a raw audit file; blank lines skipped."""
     for data in lines:
+        # A download page over 1 MB ends in TRUNCATION_MARKER, and the rest of its last line is gone. The line is
+        # kept as it is, marker included: it cannot parse, so it is indexed flagged and says itself what happened,
+        # instead of passing for a complete line.
         line = decode_line(data).rstrip("\r")
-        if line.endswith(TRUNCATION_MARKER):
-            # A download page over 1 MB ends in this marker; the cut line is kept (it may then be flagged).
-            line = line[: -len(TRUNCATION_MARKER)]
         if not is_blank(line):
             yield RawEvent(line, None)
 

@@ -8,7 +8,6 @@ RDS MySQL fork when a connection-type field follows the return code, MariaDB oth
 
 from __future__ import annotations
 
-import codecs
 import re
 import time
 from collections.abc import Callable
@@ -16,17 +15,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from handler.transforms.unescape import unescape
+
 AURORA = "aurora"
 RDS_MYSQL = "rds_mysql"
 MARIADB = "mariadb"
 
-# The fork of the plugin writes these escapes; any other backslash pair is kept as written.
-_UNESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", "\\": "\\"}
-_ESCAPE_PAIR = re.compile(r"\\(.)", re.S)
 # A quoted object up to its closing quote, escapes skipped (the "unrolled loop" form: no per-character alternation).
 _QUOTED = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'", re.S)
-# Text whose every backslash starts one of the plugin's escapes, paired left to right as a scan would.
-_PLUGIN_ESCAPED = re.compile(r"[^\\]*+(?:\\[\\'nrtbf][^\\]*+)*+")
 _EXPORT_PREFIX = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z ", re.ASCII)
 _RDS_TIME = re.compile(r"\d{8} \d\d:\d\d:\d\d", re.ASCII)
 _INT = re.compile(r"-?\d+", re.ASCII)
@@ -76,53 +72,6 @@ def split_export_prefix(line: str) -> tuple[str, int | None]:
 
 
 _EPOCH = datetime(1970, 1, 1)
-
-
-_SENTINEL = "\ue000"  # a private-use character stands in for escaped backslashes while the others are replaced
-
-
-def unescape(text: str) -> str:
-    """A backslash takes the next character; the plugin's escapes become their characters, others stay as written.
-
-    When every escape is one the plugin writes (nearly always), the bytes-literal decoder does the whole job in
-    one pass in C: for those seven escapes it agrees with this rule, and it differs only on escapes the plugin
-    never writes (`\\x41`, `\\"`, `\\0`, `\\a`, …, unknown ones), which the check sends to the exact path below.
-    """
-    if "\\" not in text:
-        return text
-    if _PLUGIN_ESCAPED.fullmatch(text) is not None:
-        try:
-            return _escape_decode(text)[0].decode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates have no UTF-8; the exact path keeps them
-            pass
-    return unescape_exact(text)
-
-
-_escape_decode = codecs.escape_decode  # the decoder of `b"..."` literals, in C
-
-
-def unescape_exact(text: str) -> str:
-    """The reference rule, for any text: chained str.replace runs in C and pairs backslashes left to right exactly
-    as a scan would: `\\\\` is replaced first, so what remains after a backslash is always the escaped character.
-    """
-    if "\\" not in text:
-        return text
-    if _SENTINEL in text:
-        return _ESCAPE_PAIR.sub(_unescape_pair, text)
-    return (
-        text.replace("\\\\", _SENTINEL)
-        .replace("\\'", "'")
-        .replace("\\n", "\n")
-        .replace("\\r", "\r")
-        .replace("\\t", "\t")
-        .replace("\\b", "\b")
-        .replace("\\f", "\f")
-        .replace(_SENTINEL, "\\")
-    )
-
-
-def _unescape_pair(m: re.Match[str]) -> str:
-    return _UNESCAPES.get(m.group(1), m.group(0))
 
 
 @lru_cache(maxsize=8192)
@@ -185,10 +134,24 @@ def _quoted_object(rest: str) -> tuple[str, str | None] | None:
     if m is not None and (m.end() == len(rest) or rest[m.end()] == ","):
         return unescape(m.group(1)), (rest[m.end() + 1 :] if m.end() < len(rest) else None)
     # The plugin cuts long SQL at a byte limit and then closes the quote; a cut right after a backslash
-    # makes that quote look escaped. The tail never holds a quote, so the last one closes the object.
+    # makes that quote look escaped. The tail never holds a quote, so the last one closes the object — but only
+    # if what follows reads as the plugin's tail: a line cut inside the object itself (no closing quote at all)
+    # would otherwise lend the rest of a statement, a password perhaps, to the return code or connection type.
     if end <= 0 or (end + 1 < len(rest) and rest[end + 1] != ","):
         return None
-    return unescape(rest[1:end]), (rest[end + 2 :] if end + 1 < len(rest) else None)
+    tail = rest[end + 2 :] if end + 1 < len(rest) else None
+    if tail is not None and not _plugin_tail(tail):
+        return None
+    return unescape(rest[1:end]), tail
+
+
+# What RDS for MySQL writes after the return code (the documented CONNECTION_TYPE values), or nothing.
+_CONNECTION_TYPES = frozenset(("", "UNDEFINED", "TCP/IP", "SOCKET", "NAMED_PIPE", "SSL", "SHARED_MEMORY"))
+
+
+def _plugin_tail(tail: str) -> bool:
+    code, *rest = tail.split(",")
+    return _is_code(code) and all(field in _CONNECTION_TYPES for field in rest)
 
 
 def _timestamp(ts_raw: str) -> tuple[str, str, str] | ParseFailure:

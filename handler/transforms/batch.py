@@ -16,6 +16,7 @@ from handler.transforms.document import (
     audit_document,
     day_of_epoch_ms,
     failure_document,
+    holds_secret,
     id_from_digest,
     index_name,
     iso_of_epoch_ms,
@@ -52,14 +53,14 @@ def create_body(index: str, doc_id: str, doc: dict[str, Any], *, with_id: bool =
     return _ACTION_HEAD % index.encode() + doc_id.encode() + _ACTION_TAIL + _dumps(doc, option=_NEWLINE)
 
 
-def _digest(line: str) -> tuple[str, bytes]:
+def _digest(line: str, secret: bool) -> tuple[str, bytes]:
     """The line as it will be stored, and its digest."""
     try:
-        return line, line_digest(line)
+        return line, line_digest(line, secret)
     except UnicodeEncodeError:
         # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
         line = _SURROGATE.sub("\ufffd", line)
-        return line, line_digest(line)
+        return line, line_digest(line, secret)
 
 
 class Occurrences:
@@ -125,21 +126,28 @@ class BatchTransformer:
         One method per line, the digest's usual case inline: at a few microseconds a line, calls count."""
         line, timestamp_ms = event
         try:
-            digest = line_digest(line)
+            digest = line_digest(line)  # of the line as is: replaced below in the rare case it holds a credential
         except UnicodeEncodeError:
-            line, digest = _digest(line)
-        occurrence = self._occurrences.next(digest)
+            line, digest = _digest(line, False)
         rec = parse_line(line)
+        mask = self.options.mask_secrets
         if isinstance(rec, AuditRecord):
-            doc = audit_document(rec, self.ctx, mask=self.options.mask_secrets)
+            doc = audit_document(rec, self.ctx, mask=mask)
             timestamp = rec.timestamp
             day = rec.day
             self._last = (timestamp, day)
             flagged = False
+            # masking answered already: a changed `sql` holds a credential (the usual case returns the same str)
+            sql = doc.get("sql", rec.obj)
+            secret = (sql is not rec.obj and sql != rec.obj) if mask else holds_secret(line, rec)
         else:
             timestamp, day = self._time_for_failure(timestamp_ms)
-            doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=self.options.mask_secrets)
+            doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=mask)
             flagged = True
+            secret = doc["message"] != line if mask else holds_secret(line, rec)
+        if secret:
+            digest = line_digest(line, True)
+        occurrence = self._occurrences.next(digest)
         head = self._heads.get(day)
         if head is None:
             index = index_name(self.options.index_prefix, day)
@@ -153,9 +161,10 @@ class BatchTransformer:
 
     def skip(self, event: RawEvent) -> None:
         """Account for a line an earlier run already wrote, so the lines after it get the same ids and times."""
-        line, digest = _digest(event.line)
-        self._occurrences.next(digest)
+        line, _ = _digest(event.line, False)
         rec = parse_line(line)
+        _, digest = _digest(line, holds_secret(line, rec))
+        self._occurrences.next(digest)
         if isinstance(rec, AuditRecord):
             self._last = (rec.timestamp, rec.day)
 

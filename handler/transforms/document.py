@@ -9,7 +9,7 @@ from binascii import b2a_base64
 from typing import Any
 
 from handler.model import Context
-from handler.transforms.audit_line import AuditRecord
+from handler.transforms.audit_line import AuditRecord, ParseFailure, parse_line
 from handler.transforms.context import context_fields
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 
@@ -31,17 +31,31 @@ def iso_of_epoch_ms(timestamp_ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
-def line_digest(line: str) -> bytes:
-    """128-bit digest of the raw line (no export prefix, no line terminator); raises on lone surrogates."""
+def line_digest(line: str, secret: bool = False) -> bytes:
+    """128-bit digest of the raw line (no export prefix, no line terminator); raises on lone surrogates.
+
+    A line that holds a credential (`secret`: its document needed masking) is digested masked. The id is a fast,
+    unkeyed hash that everyone who reads the document can recompute from the document's fields; digesting the
+    password with them would let anyone test password guesses offline against it."""
+    if secret:
+        line = mask_raw_line(line)
     return hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
 
 
+def holds_secret(line: str, rec: AuditRecord | ParseFailure | None = None) -> bool:
+    """Does the line's document need masking? The one rule for ids, whatever RDSAUDIT_MASK_SECRETS says."""
+    rec = parse_line(line) if rec is None else rec
+    if isinstance(rec, AuditRecord):
+        return bool(rec.obj) and mask_sql(rec.obj) != rec.obj
+    return mask_raw_line(line) != line
+
+
 def document_id(line: str, occurrence: int = 0) -> str:
-    """Derived from the raw line alone, so the live forwarder and a backfill of the same line agree.
+    """Derived from the line alone, so the live forwarder and a backfill of the same line agree.
 
     `occurrence` counts earlier byte-identical lines in the same batch, so true repeats are kept apart.
     """
-    return id_from_digest(line_digest(line), occurrence)
+    return id_from_digest(line_digest(line, holds_secret(line)), occurrence)
 
 
 def id_from_digest(digest: bytes, occurrence: int = 0) -> str:

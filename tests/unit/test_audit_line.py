@@ -13,8 +13,8 @@ from handler.transforms.audit_line import (
     decode_line,
     parse_line,
     split_export_prefix,
-    unescape,
 )
+from handler.transforms.unescape import unescape
 
 
 def parsed(line: str) -> AuditRecord:

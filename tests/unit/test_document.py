@@ -169,3 +169,24 @@ def test_occurrences_forget_in_first_seen_order_like_a_plain_model() -> None:
             counts[digest], expected = 1, 0
             order.append(digest)
         assert occ.next(digest) == expected
+
+
+def test_the_id_of_a_line_with_a_password_cannot_test_guesses() -> None:
+    """Everything in a line but the password can be read back from its (masked) document, and the id is a fast
+    unkeyed hash: digested raw, it would confirm a guessed password offline. Such lines are digested masked."""
+    import hashlib
+
+    from handler.transforms.document import id_from_digest, line_digest
+    from handler.transforms.sql_secrets import mask_raw_line
+
+    line = "1603439251354761,i1,admin,h,30,7,QUERY,db,'CREATE USER u IDENTIFIED BY \\'Summer2024!\\'',0"
+    action = BatchTransformer(Context(), TransformOptions()).action(RawEvent(line))
+    guess = id_from_digest(hashlib.blake2b(line.encode(), digest_size=16).digest())
+    assert action.doc_id != guess
+    assert action.doc_id == id_from_digest(line_digest(mask_raw_line(line))) == document_id(line)
+    # the same with masking off (forensic use): the id does not depend on that setting
+    unmasked = BatchTransformer(Context(), TransformOptions(mask_secrets=False)).action(RawEvent(line))
+    assert unmasked.doc_id == action.doc_id and "Summer2024!" in unmasked.document()["sql"]
+    # a line without a credential keeps the digest of the line itself
+    plain = "1603439251354761,i1,admin,h,30,8,QUERY,db,'select 1',0"
+    assert document_id(plain) == id_from_digest(hashlib.blake2b(plain.encode(), digest_size=16).digest())

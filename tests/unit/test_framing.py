@@ -28,7 +28,8 @@ def events(data: bytes, key: str = "x.log", log_group: str | None = None) -> lis
         (f"{AURORA}\n \t\r\n\n".encode(), [AURORA]),  # blank: only spaces, tabs and CR
         (b"\x1d\n" + AURORA.encode() + b"\n", ["\x1d", AURORA]),  # a control character is content, not blank
         (b"\x0c\x0b\n", ["\x0c\x0b"]),
-        ((AURORA + TRUNCATION_MARKER + "\n" + RDS).encode(), [AURORA, RDS]),  # a download page's cut marker
+        # a download page's cut marker stays: the line then fails to parse and is indexed flagged, marker and all
+        ((AURORA + TRUNCATION_MARKER + "\n" + RDS).encode(), [AURORA + TRUNCATION_MARKER, RDS]),
         (AURORA.encode()[:30] + b"\xe2\x82\n", [AURORA[:30] + "\ufffd"]),  # cut inside a UTF-8 character
     ],
 )

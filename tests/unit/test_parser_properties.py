@@ -59,7 +59,7 @@ def test_near_valid_lines_never_raise(fields: list[str], ts: str, tail: str) -> 
 @settings(max_examples=5000, deadline=None)
 @given(st.text(alphabet=st.sampled_from(["\\", "'", "n", "r", "t", "b", "f", "x", "a", " ", "\ue000", "日"])))
 def test_fast_unescape_matches_a_left_to_right_scan(text: str) -> None:
-    from handler.transforms.audit_line import unescape
+    from handler.transforms.unescape import unescape
 
     table = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", "\\": "\\"}
     out, i = [], 0

@@ -16,7 +16,7 @@ import re
 
 from handler.transforms.sql_secrets.positions import secret_spans
 
-# The plugin's escapes, as handler.transforms.audit_line.unescape reads them: any other pair is kept as written.
+# The plugin's escapes, as handler.transforms.unescape reads them: any other pair is kept as written.
 _UNESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", "\\": "\\"}
 _UP_TO_QUOTE = re.compile(r"[^'\\]*(?:\\[\s\S][^'\\]*)*")
 
