@@ -5,9 +5,13 @@ Deterministic like test_sql_secrets_properties: the same examples on every run, 
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from handler.activity import event_record
+from handler.transforms.activity import activity_document
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 from tests.unit.test_sql_secrets_properties import (
     CREDENTIAL_TEMPLATES,
@@ -160,3 +164,9 @@ def test_postgresql_password_never_emitted(secret: str, template: str, data: st.
     masked = mask_sql(sql, dialect="postgresql")
     assert not leaked(masked)
     assert mask_sql(masked, dialect="postgresql") == masked
+    # and through the Activity Streams consumer: the document, and the dead letter of an event without a time
+    event: dict[str, Any] = {"type": "record", "serverType": "PostgreSQL", "logTime": "2024-01-01 00:00:00+00"}
+    event |= {"commandText": sql, "errorMessage": f'SQL statement "{sql}"', "paramList": [sql]}
+    built = activity_document(event, cluster="c", instance=None, version="1.2")
+    assert built is not None and not leaked(str(built[0]))
+    assert not leaked(str(event_record({**event, "logTime": None}, "c", None, "1.2", True)))

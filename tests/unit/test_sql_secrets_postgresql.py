@@ -1,10 +1,15 @@
-"""PostgreSQL's credential statements (Aurora PostgreSQL's Activity Streams): exact masked forms. Every MASKED row
-leaked before (the MySQL rules were applied to PostgreSQL text)."""
+"""PostgreSQL's credential statements (Aurora PostgreSQL's Activity Streams), and the Activity Streams fields other
+than commandText that can quote a statement: exact masked forms. Every MASKED row leaked before (the MySQL rules
+were applied to PostgreSQL text, and errorMessage and paramList were stored as they came)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from handler.activity import event_record
+from handler.transforms.activity import activity_document
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 
 M = "'***'"
@@ -99,3 +104,57 @@ def test_unchanged(sql: str) -> None:
 def test_mysql_stays_the_default() -> None:
     assert mask_sql("ALTER USER u IDENTIFIED BY 'x'") == f"ALTER USER u IDENTIFIED BY {M}"
     assert mask_sql("SELECT 'a\\'' AS q, password FROM t") == "SELECT 'a\\'' AS q, password FROM t"
+
+
+def _event(**fields: Any) -> dict[str, Any]:
+    return {"type": "record", "logTime": "2024-01-01 00:00:00.000000+00", "command": "QUERY", **fields}
+
+
+MYSQL_ERROR = (
+    "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the "
+    "right syntax to use near 'EXIST bob IDENTIFIED BY 'Zq9pw'' at line 1"
+)
+MYSQL_ERROR_MASKED = MYSQL_ERROR.replace("'Zq9pw'", M)
+
+
+def test_activity_document_masks_the_error_message_and_reads_postgresql_as_postgresql() -> None:
+    mysql = _event(serverType="MySQL", commandText="CREATE USER IF NOT EXIST bob IDENTIFIED BY 'Zq9pw'")
+    doc, _ = activity_document({**mysql, "errorMessage": MYSQL_ERROR}, cluster="c", instance=None, version="1.2")
+    assert (doc["sql"], doc["error_message"]) == (
+        "CREATE USER IF NOT EXIST bob IDENTIFIED BY '***'",
+        MYSQL_ERROR_MASKED,
+    )
+    pg = _event(serverType="PostgreSQL", commandText="ALTER ROLE app PASSWORD 'Zq9pw'", errorMessage="x")
+    built = activity_document(pg, cluster="c", instance=None, version="1.2")
+    assert built is not None and built[0]["sql"] == "ALTER ROLE app PASSWORD '***'"
+    raw, _ = activity_document(
+        {**mysql, "errorMessage": MYSQL_ERROR}, cluster="c", instance=None, version=None, mask=False
+    )
+    assert raw["error_message"] == MYSQL_ERROR  # --no-mask keeps the text as logged
+
+
+def test_dead_lettered_event_masks_its_error_message_and_parameters() -> None:
+    event = _event(
+        logTime="not a time",
+        serverType="PostgreSQL",
+        commandText="SELECT rotate($1, $2)",
+        # PostgreSQL's CONTEXT quotes the statement: SQL statement "…"
+        errorMessage='role "app" does not exist; SQL statement "ALTER ROLE app PASSWORD \'Zq9pw\'"',
+        paramList=["app", "ALTER ROLE app PASSWORD 'Zq9pw'", ["CREATE USER u PASSWORD 'Zq9pw'"], 7, None],
+    )
+    record = event_record(event, "c", None, "1.2", True)
+    assert (
+        record["event"]["errorMessage"] == 'role "app" does not exist; SQL statement "ALTER ROLE app PASSWORD \'***\'"'
+    )
+    assert record["event"]["paramList"] == [
+        "app",
+        "ALTER ROLE app PASSWORD '***'",
+        ["CREATE USER u PASSWORD '***'"],
+        7,
+        None,
+    ]
+    assert record["event"]["commandText"] == "SELECT rotate($1, $2)"
+    assert event_record(event, "c", None, "1.2", False)["event"] == event
+    mysql = _event(logTime=None, commandText="x", errorMessage=MYSQL_ERROR, paramList="SET PASSWORD = 'Zq9pw'")
+    masked = event_record(mysql, "c", None, "1.2", True)["event"]
+    assert (masked["errorMessage"], masked["paramList"]) == (MYSQL_ERROR_MASKED, f"SET PASSWORD = {M}")
