@@ -17,6 +17,10 @@ routine's body (`CREATE PROCEDURE p() SET PASSWORD …`, `… DO START REPLICA �
 and after a log's prefix (`…Z\t 8 Query\tSET PASSWORD = …`) alike. The one form that also names a column,
 `SET password = …`, is a column when the statement's verb is UPDATE, INSERT, REPLACE or LOAD DATA and a
 credential otherwise: in MySQL `SET PASSWORD` is always the statement (a variable of that name needs quoting).
+Sources: MySQL manual, "SET PASSWORD Statement", "CREATE PROCEDURE and CREATE FUNCTION Statements" (a routine
+body is any one statement), "CREATE EVENT Statement", "BEGIN ... END Compound Statement"; MariaDB knowledge base,
+"Using Compound Statements Outside of Stored Programs" (BEGIN NOT ATOMIC), "SET PASSWORD". `, PASSWORD = …` later in a
+SET list is masked too, on the safe side: MariaDB's grammar lists PASSWORD among SET's option values.
 
 A secret is a literal (string with its introducer, `N'…'`, `X'…'`, `B'…'`, a number or `0x…` hash, adjacent
 strings that MySQL concatenates), a function call's literals, or — where the grammar allows nothing else, so only
@@ -87,7 +91,7 @@ class _MySQLScan(Scan):
     def statement(self) -> None:
         """A new statement: what the previous one said no longer holds."""
         self.mode = ""  # "start" or "server": PASSWORD is an option of the statement
-        self.in_set = False  # a SET statement, whose list may go on with `, PASSWORD = …` (MariaDB)
+        self.in_set = False  # a SET statement, whose list may go on with `, PASSWORD = …`
         self.grant = ""  # the grant table the statement writes
         self.positions: list[int] | None = None  # the secret columns of its INSERT column list
         self.dml = -1  # where the statement's UPDATE, INSERT, REPLACE or LOAD is, or -1
