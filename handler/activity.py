@@ -19,10 +19,9 @@ from handler.model import Action, Context, Counts
 from handler.pipeline import ACTIVITY
 from handler.sinks.dead_letter import masked_strings
 from handler.sources.activity_streams import Decryptor, cluster_id_from_stream_arn, parse_envelope
-from handler.transforms.activity import activity_document, activity_id
+from handler.transforms.activity import activity_document, activity_id, masked_event
 from handler.transforms.batch import create_body
 from handler.transforms.document import index_name
-from handler.transforms.sql_secrets import mask_sql
 
 if TYPE_CHECKING:
     from handler.runtime import Runtime
@@ -86,10 +85,10 @@ def event_actions(
 def event_record(
     event: dict[str, Any], cluster: str | None, instance: str | None, version: str | None, mask: bool
 ) -> dict[str, Any]:
-    """An event without a usable time, kept so replay can try it again; its statement masked."""
-    text = event.get("commandText")
-    if mask and isinstance(text, str):
-        event = {**event, "commandText": mask_sql(text)}
+    """An event without a usable time, kept so replay can try it again; its statement, error message and
+    parameters masked."""
+    if mask:
+        event = masked_event(event)
     return {
         "kind": "activity_event",
         "reason": NO_TIME,

@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from handler.transforms.sql_secrets import mask_sql
+from handler.transforms.sql_secrets import Dialect, mask_raw_line, mask_sql
 
 # logTime: "2020-05-22 18:07:13.267214+00" (MySQL) or "2019-11-27 23:24:01.071+00" (PostgreSQL)
 _LOG_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?\s*(?:\+00(?::?00)?|Z)?$")
@@ -47,6 +47,37 @@ def activity_time(log_time: Any) -> tuple[str, str] | None:
     return stamp, f"{y}.{mo}.{d}"
 
 
+def event_dialect(event: dict[str, Any]) -> Dialect:
+    """Whose SQL the event holds: `serverType` is "PostgreSQL" for Aurora PostgreSQL, "MySQL" otherwise (Aurora
+    User Guide, "databaseActivityEventList JSON array for database activity streams")."""
+    engine = f"{event.get('serverType') or ''} {event.get('dbProtocol') or ''}".lower()
+    return "postgresql" if "postgres" in engine else "mysql"
+
+
+def masked_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with every field that can quote a statement masked: `commandText` as a statement, `errorMessage`
+    (MySQL quotes the statement: `… near 'EXIST bob IDENTIFIED BY '…'' at line 1`) and each `paramList` string
+    (the bind variables and procedure arguments Aurora PostgreSQL reports) as text."""
+    dialect = event_dialect(event)
+    out = dict(event)
+    text, error = event.get("commandText"), event.get("errorMessage")
+    if isinstance(text, str):
+        out["commandText"] = mask_sql(text, dialect)
+    if isinstance(error, str):
+        out["errorMessage"] = mask_raw_line(error, dialect)
+    if "paramList" in event:
+        out["paramList"] = _masked_params(event["paramList"], dialect)
+    return out
+
+
+def _masked_params(value: Any, dialect: Dialect) -> Any:
+    if isinstance(value, str):
+        return mask_raw_line(value, dialect)
+    if isinstance(value, list):
+        return [_masked_params(v, dialect) for v in value]
+    return value
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -75,9 +106,10 @@ def activity_document(
         value = event.get(theirs)
         if isinstance(value, str) and value:
             doc[ours] = value
+    dialect = event_dialect(event)
     sql = event.get("commandText")
     if isinstance(sql, str) and sql:
-        doc["sql"] = mask_sql(sql) if mask else sql
+        doc["sql"] = mask_sql(sql, dialect) if mask else sql
     retcode = _int(event.get("exitCode"))
     if retcode is not None:
         doc["retcode"] = retcode
@@ -85,6 +117,8 @@ def activity_document(
         value = event.get(theirs)
         if value not in (None, ""):
             doc[ours] = str(value)
+    if mask and "error_message" in doc:
+        doc["error_message"] = mask_raw_line(doc["error_message"], dialect)
     for theirs, ours in _NUMBERS.items():
         number = _int(event.get(theirs))
         if number is not None:
@@ -98,8 +132,17 @@ def activity_document(
     return doc, when[1]
 
 
+_STATEMENT_FIELDS = ("commandText", "errorMessage", "paramList")
+
+
 def activity_id(cluster: str | None, event: dict[str, Any]) -> str:
-    """Derived from the event's content, so a redelivered Kinesis record writes nothing new."""
+    """Derived from the event's content, so a redelivered Kinesis record writes nothing new.
+
+    An event whose statement holds a credential is identified without the fields that quote it (its time, session,
+    statement ids and the rest still name one event): an unkeyed hash over the password would let anyone who reads
+    the document test guesses offline."""
+    if masked_event(event) != event:
+        event = {k: v for k, v in event.items() if k not in _STATEMENT_FIELDS}
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.blake2b(f"{cluster}\x00{canonical}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

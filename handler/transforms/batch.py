@@ -146,7 +146,7 @@ class BatchTransformer:
             flagged = True
             secret = doc["message"] != line if mask else holds_secret(line, rec)
         if secret:
-            digest = line_digest(line, True)
+            digest = line_digest(line, True, rec)
         occurrence = self._occurrences.next(digest)
         head = self._heads.get(day)
         if head is None:
@@ -161,10 +161,9 @@ class BatchTransformer:
 
     def skip(self, event: RawEvent) -> None:
         """Account for a line an earlier run already wrote, so the lines after it get the same ids and times."""
-        line, _ = _digest(event.line, False)
+        line, plain = _digest(event.line, False)
         rec = parse_line(line)
-        _, digest = _digest(line, holds_secret(line, rec))
-        self._occurrences.next(digest)
+        self._occurrences.next(line_digest(line, True, rec) if holds_secret(line, rec) else plain)
         if isinstance(rec, AuditRecord):
             self._last = (rec.timestamp, rec.day)
 

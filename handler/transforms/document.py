@@ -31,14 +31,21 @@ def iso_of_epoch_ms(timestamp_ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
-def line_digest(line: str, secret: bool = False) -> bytes:
+def line_digest(line: str, secret: bool = False, rec: AuditRecord | ParseFailure | None = None) -> bytes:
     """128-bit digest of the raw line (no export prefix, no line terminator); raises on lone surrogates.
 
-    A line that holds a credential (`secret`: its document needed masking) is digested masked. The id is a fast,
-    unkeyed hash that everyone who reads the document can recompute from the document's fields; digesting the
-    password with them would let anyone test password guesses offline against it."""
+    A line that holds a credential (`secret`: its document needed masking) is not digested with it: the id is a
+    fast, unkeyed hash that everyone who reads the document can recompute from the document's fields, so it would
+    let anyone test password guesses offline. Such a line is identified by its fields without the statement
+    (time, server, user, client, connection and query ids, operation, database, return code: one event), which
+    no later change of the masker can alter; a line that does not even parse, by its masked text."""
     if secret:
-        line = mask_raw_line(line)
+        rec = parse_line(line) if rec is None else rec
+        if isinstance(rec, AuditRecord):
+            fields = (rec.timestamp, rec.server, rec.user, rec.client, rec.connid, rec.queryid, rec.operation, rec.db)
+            line = "\x00".join(map(str, ("credential", *fields, rec.retcode, rec.connection_type)))
+        else:
+            line = mask_raw_line(line)
     return hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest()
 
 

@@ -1,8 +1,9 @@
 """Lines whose ids, index names and documents are pinned in `pinned-transform.json`, written from the code
 before issue 17 made the transform faster: at 92169c4, then again at e77c8d1 once the tokenizing masker had
 merged (it masks one of these lines differently; every id and every other document stayed the same), and once
-more when the ids of lines holding a credential became digests of the masked line (a fast unkeyed hash of the
-password would let anyone test guesses offline): exactly those three lines' ids changed, nothing else.
+more when lines holding a credential stopped being digested with it (a fast unkeyed hash of the password would
+let anyone test guesses offline; they are identified by their fields without the statement): exactly those three
+lines' ids changed, nothing else.
 
 An id is what makes a re-sent line a duplicate rather than a second document: a changed id duplicates every
 document already indexed. So the fixture is never regenerated to make a failing test pass; the transform is fixed.

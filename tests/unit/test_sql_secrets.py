@@ -281,6 +281,10 @@ UNCHANGED = [
         ("CALL mysql.RDS_SET_EXTERNAL_MASTER('h', 1, 'r', 'p')", True),
         ("CREATE TABLE f (i INT) CONNECTION='MySQL://u:p@h/d/t'", True),
         ("SET pass日word = 'x'", True),  # non-ASCII is dropped before the search: a false alarm costs a tokenization
+        ("SET\u00a0PASSWORD FOR bob = 'x'", True),  # a non-ASCII character between words still separates them
+        ("UPDATE mysql.user SET authentication_string = '*6BB4' WHERE user = 'app'", True),
+        ("SELECT id, user_password, additional_password, email FROM t", False),
+        ("UPDATE mysql.slave_master_info SET User_password = 'x'", True),
     ],
 )
 def test_pre_check(text: str, expected: bool) -> None:

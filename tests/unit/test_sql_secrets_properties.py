@@ -79,6 +79,14 @@ CREDENTIAL_TEMPLATES = [
     "START SLAVE|REPLICA USER = 'r' PASSWORD = L",
     "CREATE|ALTER SERVER s OPTIONS ( USER 'r' , PASSWORD L )",
     "CALL @procedure ( 'h' , 3306 , 'r' , L , 'f' )",
+    # in routine bodies and compound statements (review of issue 13, finding 1)
+    "CREATE DEFINER = admin PROCEDURE|FUNCTION p ( ) SQL SECURITY DEFINER SET PASSWORD FOR @user = L",
+    "BEGIN NOT ATOMIC SET PASSWORD = L ; END",
+    "CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO START REPLICA|SLAVE USER = 'r' PASSWORD = L",
+    "CREATE TRIGGER t BEFORE UPDATE|INSERT ON x FOR EACH ROW SET PASSWORD = L",
+    # written into the grant tables (finding 5)
+    "UPDATE mysql.user SET authentication_string|Password = L WHERE User = 'u'",
+    "INSERT|REPLACE INTO mysql.user ( Host , User , authentication_string ) VALUES ( '%' , 'u' , L )",
 ]
 HARMLESS_TEMPLATES = [
     "SELECT * FROM t WHERE name = L",
@@ -200,6 +208,7 @@ _FRAGMENTS = [
     ],
     *["=", "(", ")", ",", ";", "'", '"', "`", "\\", "\\'", "''", "'a'", '"b"', "/*", "*/", "/*!", "--", "-- ", "#"],
     *["\n", " ", "mysql.rds_set_external_master", "'u:p@h'", "'CREATE USER u IDENTIFIED BY ''q'''"],
+    *["CONCAT", "||", "'mysql://u:p", "mysql.user", "authentication_string", "BEGIN", "DO", "UPDATE", "--\x01", "$$"],
 ]
 
 

@@ -24,47 +24,65 @@ class Token(NamedTuple):
     text: str  # lower-cased for WORD, the character for PUNCT, empty otherwise
 
 
-def _quoted(q: str, backslash: bool) -> str:
+def _quoted(q: str, backslash: bool, *, to_end: bool = True) -> str:
     # Unrolled loops (no alternation per character): the doubled quote and, when escapes are on, a backslash pair
     # are the only ways to stay inside. A missing closing quote ends the literal at the end of the text.
     if backslash:
-        return rf"{q}[^{q}\\]*(?:(?:\\[\s\S]|{q}{q})[^{q}\\]*)*(?:{q}|\\?\Z)"
-    return rf"{q}[^{q}]*(?:{q}{q}[^{q}]*)*(?:{q}|\Z)"
+        return rf"{q}[^{q}\\]*(?:(?:\\[\s\S]|{q}{q})[^{q}\\]*)*" + (rf"(?:{q}|\\?\Z)" if to_end else q)
+    return rf"{q}[^{q}]*(?:{q}{q}[^{q}]*)*" + (rf"(?:{q}|\Z)" if to_end else q)
 
 
-def _pattern(backslash: bool) -> re.Pattern[str]:
+def _pattern(backslash: bool, hash_comments: bool = True) -> re.Pattern[str]:
     string = _quoted("'", backslash) + "|" + _quoted('"', backslash)
     backtick = _quoted("`", False)
     # One capturing group per kind, the most frequent first; their first characters differ, except that a
-    # comment must be tried before the punctuation that starts it.
+    # comment must be tried before the punctuation that starts it. `--` starts a comment only when "followed by at
+    # least one whitespace or control character" (MySQL manual, "Comments"; sql_lex.cc tests my_isspace or
+    # my_iscntrl on the byte after it, the end of the text included): `--\x01` is a comment, `--x` and `--\xa0`
+    # (a byte of a non-ASCII character) are two minus signs, and what follows them is read as code.
     return re.compile(
         r"(\s+)"
         r"|([\w$]+)"
         rf"|({string})"
         r"|(/\*M?![0-9]*"  # opens an executable comment: what follows is code
         r"|/\*[\s\S]*?(?:\*/|\Z)"
-        r"|--(?=\s|\Z)[^\n]*"  # MySQL needs whitespace after `--`; `--x` is two minus signs
-        r"|#[^\n]*"
-        r"|\*/)"  # closes an executable comment
+        r"|--(?=[\x00-\x20\x7f]|\Z)[^\n]*"  # `--` then whitespace or a control character; `--x` is two minus signs
+        + (r"|#[^\n]*" if hash_comments else r"|(?<=[^\n])#[^\n]*")
+        + r"|\*/)"  # closes an executable comment
         rf"|({backtick})"
         rf"|(@@?(?:[\w$.]+|{string}|{backtick})?)"
         r"|([\s\S])"
     )
 
 
-_PATTERNS = {True: _pattern(True), False: _pattern(False)}
+_PATTERNS = {(b, h): _pattern(b, h) for b in (True, False) for h in (True, False)}
+_CLOSED = {
+    (q, backslash): re.compile(_quoted(q, backslash, to_end=False)) for q in "'\"`" for backslash in (True, False)
+}
 _SPACE, _WORD, _STRING, _COMMENT, _BACKTICK, _VARIABLE, _PUNCT = range(1, 8)
 
 
-def tokens(sql: str, *, backslash_escapes: bool = True) -> list[Token]:
-    """The significant tokens of `sql`. With `backslash_escapes=False` it reads as under NO_BACKSLASH_ESCAPES."""
+def tokens(
+    sql: str,
+    *,
+    backslash_escapes: bool = True,
+    hash_comments: bool = True,
+    comments: list[tuple[int, int]] | None = None,
+) -> list[Token]:
+    """The significant tokens of `sql`. With `backslash_escapes=False` it reads as under NO_BACKSLASH_ESCAPES;
+    without `hash_comments`, `#` starting a line is punctuation (the slow log's `# Query_time: …` lines).
+    `comments` receives the (start, end) of each comment's text, markers excluded."""
     out: list[Token] = []
     append = out.append
-    for m in _PATTERNS[backslash_escapes].finditer(sql):
+    for m in _PATTERNS[backslash_escapes, hash_comments].finditer(sql):
         group = m.lastindex
-        if group in (_SPACE, _COMMENT):
+        if group == _SPACE:
             continue
         start, end = m.span()
+        if group == _COMMENT:
+            if comments is not None:
+                _comment_text(sql, start, end, comments)
+            continue
         if group == _WORD:
             append(Token(WORD, start, end, m.group().lower()))
         elif group == _PUNCT:
@@ -74,3 +92,17 @@ def tokens(sql: str, *, backslash_escapes: bool = True) -> list[Token]:
         else:
             append(Token(BACKTICK if group == _BACKTICK else VARIABLE, start, end, ""))
     return out
+
+
+def is_closed(literal: str, *, backslash_escapes: bool = True) -> bool:
+    """Whether a string token ends with its closing quote (a cut statement leaves the last one open)."""
+    return _CLOSED[literal[0], backslash_escapes].fullmatch(literal) is not None
+
+
+def _comment_text(sql: str, start: int, end: int, comments: list[tuple[int, int]]) -> None:
+    if sql.startswith("#", start):
+        comments.append((start + 1, end))
+    elif sql.startswith("--", start):
+        comments.append((start + 2, end))
+    elif not sql.startswith(("/*!", "/*M!"), start) and sql.startswith("/*", start):  # not a marker of code
+        comments.append((start + 2, end - 2 if end - start >= 4 and sql.endswith("*/", 0, end) else end))

@@ -2,6 +2,27 @@
 
 from __future__ import annotations
 
+from handler.transforms.sql_secrets.lexer import BACKTICK, PUNCT, STRING, WORD
+from handler.transforms.sql_secrets.scan import Scan
+
+
+def call(scan: Scan, i: int) -> int:
+    """After CALL: [schema.]procedure(…) in any case, quoted or not, spaced or not; its password argument masked."""
+    name = ""
+    while i < scan.n:
+        tok = scan.toks[i]
+        if tok.kind == WORD:
+            name = tok.text
+        elif tok.kind in (BACKTICK, STRING):
+            name = scan.sql[tok.start + 1 : tok.end - 1].lower().rsplit(".", 1)[-1]
+        elif not (tok.kind == PUNCT and tok.text == "."):
+            break
+        i += 1
+    which = password_argument(name.strip())
+    if which is None or not scan.punct(i, "("):
+        return i
+    return scan.arguments(i, every_word=True, which=which)
+
 
 def password_argument(name: str) -> int | None:
     """Which positional argument (0-based) of an RDS/Aurora procedure is a credential.
