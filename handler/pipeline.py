@@ -48,7 +48,7 @@ class Pipeline:
             counts.dead_letters.append(self.dead_letter(ctx, result.rejected, key))
             counts.dead_lettered = len(result.rejected)
             for r in result.rejected:
-                reason = error_reason(r.error)[:200]
+                reason = error_reason(r.error, self.mask)[:200]
                 counts.rejections[reason] = counts.rejections.get(reason, 0) + 1
         return counts
 

@@ -43,7 +43,7 @@ def rejection_record(rejection: Rejection, ctx: Context, family: str, *, mask: b
     record = {
         "kind": "document",
         "family": family,
-        "reason": error_reason(rejection.error),
+        "reason": error_reason(rejection.error, mask),
         "status": rejection.status,
         "error": _masked(rejection.error, mask),  # OpenSearch may quote the offending value
         "index": action.index_name,
@@ -62,14 +62,16 @@ def payload_record(event: Any, reason: str, *, mask: bool = True) -> dict[str, A
     return {"kind": "payload", "reason": reason, "event": _masked_event(event) if mask else event}
 
 
-def error_reason(error: Any) -> str:
+def error_reason(error: Any, mask: bool = True) -> str:
+    """OpenSearch's error in one line; masked, since it may quote the rejected value."""
     if isinstance(error, dict):
         reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
         cause = error.get("caused_by")
         if isinstance(cause, dict):
             reason += f" (caused by {cause.get('type', '')}: {cause.get('reason', '')})"
-        return reason
-    return str(error)
+    else:
+        reason = str(error)
+    return mask_line(reason) if mask else reason
 
 
 def masked_strings(value: Any, mask: bool = True) -> Any:
