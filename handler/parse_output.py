@@ -19,7 +19,6 @@ import gzip
 import io
 import os
 import tempfile
-import zlib
 from array import array
 from collections import deque
 from collections.abc import Iterator
@@ -27,7 +26,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import accumulate, islice
 from typing import IO, NamedTuple
 
-from handler.errors import DecodeError
 from handler.model import Action, Context
 from handler.sources.framing import (
     RAW,
@@ -37,6 +35,7 @@ from handler.sources.framing import (
     object_context,
     raw_events,
     read_batches,
+    read_piece,
 )
 from handler.transforms.audit_line import AuditRecord, parse_line
 from handler.transforms.batch import BatchTransformer, Occurrences, TransformOptions
@@ -71,7 +70,7 @@ def write_records(
 ) -> None:
     """Records for every line of `raw` (named `key`, `size` bytes when known) onto `out`."""
     if workers > 1 and size >= PARALLEL_FROM_BYTES and raw.seekable():
-        if detect_format(_read(decompressed(raw), 64)) == RAW:
+        if detect_format(read_piece(decompressed(raw), 64)) == RAW:
             _check_audit_lines(raw, request)
             raw.seek(0)
             stream = decompressed(raw)
@@ -117,17 +116,10 @@ def _context(ctx: Context, request: ParseRequest) -> Context:
     return ctx
 
 
-def _read(stream: IO[bytes], n: int) -> bytes:
-    try:
-        return stream.read(n)
-    except (OSError, EOFError, zlib.error) as e:
-        raise DecodeError(f"unreadable content: {e}") from None
-
-
 def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
     """Whole lines, about BLOCK_BYTES at a time (a longer line makes a longer block)."""
     rest = b""
-    while piece := _read(stream, BLOCK_BYTES):
+    while piece := read_piece(stream, BLOCK_BYTES):
         data = rest + piece
         cut = data.rfind(b"\n") + 1
         if cut:

@@ -77,9 +77,10 @@ def decompressed(raw: IO[bytes]) -> IO[bytes]:
     return cast(IO[bytes], stream)
 
 
-def _read(stream: IO[bytes]) -> bytes:
+def read_piece(stream: IO[bytes], n: int = _READ) -> bytes:
+    """At most `n` bytes; a corrupt or cut compressed stream is a DecodeError with the reason."""
     try:
-        return stream.read(_READ)
+        return stream.read(n)
     except (OSError, EOFError, zlib.error) as e:
         raise DecodeError(f"unreadable content: {e}") from None
 
@@ -88,7 +89,7 @@ def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
     """Lines without their terminator, read in bounded pieces (a huge object never sits in memory)."""
     rest = b""
     while True:
-        block = _read(stream)
+        block = read_piece(stream)
         if not block:
             break
         block = rest + block
@@ -191,7 +192,7 @@ def _firehose_batches(stream: IO[bytes]) -> Iterator[Batch]:
         if not buffer:
             if eof:
                 return
-            block = _read(stream)
+            block = read_piece(stream)
             if not block:
                 return
             buffer = text.decode(block)
@@ -201,7 +202,7 @@ def _firehose_batches(stream: IO[bytes]) -> Iterator[Batch]:
         except json.JSONDecodeError:
             if eof:
                 raise DecodeError(f"Firehose object: payload {n} is not valid JSON") from None
-            block = _read(stream)
+            block = read_piece(stream)
             if not block:
                 eof = True
                 buffer += text.decode(b"", final=True)
