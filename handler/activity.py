@@ -67,13 +67,16 @@ def event_actions(
         if event.get("type") == "heartbeat":
             heartbeats += 1
             continue
-        built = activity_document(event, cluster=cluster, instance=instance, version=version, mask=mask)
+        # masked once: the document shows it, and the id leaves out what it had to mask
+        masked = masked_event(event)
+        shown = masked if mask else event
+        built = activity_document(shown, cluster=cluster, instance=instance, version=version, mask=False)
         if built is None:
             unusable.append(event_record(event, cluster, instance, version, mask))
             continue
         doc, day = built
         index = index_name(prefix, day)
-        doc_id = activity_id(cluster, event)
+        doc_id = activity_id(cluster, event, secret=masked != event)
         actions.append(
             Action(
                 index, doc_id, create_body(index, doc_id, doc, with_id=with_id), doc.get("sql", ""), doc["@timestamp"]

@@ -3,12 +3,12 @@ index. Pure. Record versions 1.0-1.2, MySQL and PostgreSQL; unknown fields are i
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
 from typing import Any
 
+from handler.transforms.document import id_from_digest
 from handler.transforms.sql_secrets import Dialect, mask_raw_line, mask_sql
 
 # logTime: "2020-05-22 18:07:13.267214+00" (MySQL) or "2019-11-27 23:24:01.071+00" (PostgreSQL)
@@ -135,14 +135,16 @@ def activity_document(
 _STATEMENT_FIELDS = ("commandText", "errorMessage", "paramList")
 
 
-def activity_id(cluster: str | None, event: dict[str, Any]) -> str:
+def activity_id(cluster: str | None, event: dict[str, Any], *, secret: bool | None = None) -> str:
     """Derived from the event's content, so a redelivered Kinesis record writes nothing new.
 
-    An event whose statement holds a credential is identified without the fields that quote it (its time, session,
-    statement ids and the rest still name one event): an unkeyed hash over the password would let anyone who reads
-    the document test guesses offline."""
-    if masked_event(event) != event:
+    An event whose statement holds a credential (`secret`; found by masking when not given) is identified without
+    the fields that quote it (its time, session, statement ids and the rest still name one event): an unkeyed hash
+    over the password would let anyone who reads the document test guesses offline."""
+    if secret is None:
+        secret = masked_event(event) != event
+    if secret:
         event = {k: v for k, v in event.items() if k not in _STATEMENT_FIELDS}
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.blake2b(f"{cluster}\x00{canonical}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return id_from_digest(digest)
