@@ -133,6 +133,15 @@ class _Run:
             self.checkpoint.flush()
         self.last_flush = time.monotonic()
 
+    def tick(self) -> None:
+        """Redraw a terminal's bar while nothing arrives (a slow request); never waits for a busy lock, and a plain
+        log keeps its own, slower, pace."""
+        if self.lock.acquire(blocking=False):
+            try:
+                self.display.update(force=self.display.tty)
+            finally:
+                self.lock.release()
+
 
 def run_backfill(
     sources: list[str],
@@ -176,7 +185,7 @@ def run_backfill(
     display.total_objects, display.total_bytes = len(tasks), sum(ref.size for ref, _ in tasks)
     run.positions = {ref.uri: resume_from for ref, resume_from in tasks}
 
-    ticker = _Ticker(lambda: run.lock.acquire(blocking=False) and _refresh_and_release(run))
+    ticker = _Ticker(run.tick)
     ticker.start()
     try:
         if workers <= 1:
@@ -188,7 +197,6 @@ def run_backfill(
     except KeyboardInterrupt:
         run.flush()
         display.close()
-        summary.elapsed = time.monotonic() - started
         raise Interrupted(
             f"interrupted: {run.checkpointed:,} records of this run are in the checkpoint ({display.finished} of "
             f"{len(tasks)} objects done); rerun the same command to resume (documents written after the last "
@@ -201,14 +209,6 @@ def run_backfill(
     display.close()
     summary.elapsed = time.monotonic() - started
     return summary
-
-
-def _refresh_and_release(run: _Run) -> bool:
-    try:
-        run.display.update(force=run.display.tty)  # a plain log keeps its own, slower, pace
-    finally:
-        run.lock.release()
-    return True
 
 
 def _in_processes(

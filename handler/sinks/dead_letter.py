@@ -45,7 +45,7 @@ def rejection_record(rejection: Rejection, ctx: Context, family: str, *, mask: b
         "family": family,
         "reason": error_reason(rejection.error, mask),
         "status": rejection.status,
-        "error": _masked(rejection.error, mask),  # OpenSearch may quote the offending value
+        "error": masked_strings(rejection.error, mask),  # OpenSearch may quote the offending value
         "index": action.index_name,
         "id": action.doc_id,
         "document": action.document(),
@@ -76,18 +76,14 @@ def error_reason(error: Any, mask: bool = True) -> str:
 
 def masked_strings(value: Any, mask: bool = True) -> Any:
     """Every string inside `value` masked (a dead letter may hold any shape of input)."""
-    return _masked(value, mask)
-
-
-def _masked(value: Any, mask: bool) -> Any:
     if not mask:
         return value
     if isinstance(value, str):
         return mask_line(value)
     if isinstance(value, dict):
-        return {k: _masked(v, mask) for k, v in value.items()}
+        return {k: masked_strings(v, mask) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(v, mask) for v in value]
+        return [masked_strings(v, mask) for v in value]
     return value
 
 
@@ -100,7 +96,7 @@ def _masked_event(event: Any) -> Any:
     import gzip
     import zlib
 
-    masked = _masked(event, True)
+    masked = masked_strings(event, True)
     awslogs = event.get("awslogs") if isinstance(event, dict) else None
     data = awslogs.get("data") if isinstance(awslogs, dict) else None
     if not isinstance(data, str):
@@ -110,7 +106,7 @@ def _masked_event(event: Any) -> Any:
     except (binascii.Error, ValueError, OSError, EOFError, zlib.error):
         return {**masked, "awslogs": {**masked["awslogs"], "data": data}}
     try:
-        content = json.dumps(_masked(json.loads(text), True), ensure_ascii=False)
+        content = json.dumps(masked_strings(json.loads(text), True), ensure_ascii=False)
     except ValueError:
         content = mask_line(text)
     encoded = base64.b64encode(gzip.compress(content.encode("utf-8", "surrogatepass"))).decode("ascii")

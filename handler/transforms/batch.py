@@ -53,14 +53,14 @@ def create_body(index: str, doc_id: str, doc: dict[str, Any], *, with_id: bool =
     return _ACTION_HEAD % index.encode() + doc_id.encode() + _ACTION_TAIL + _dumps(doc, option=_NEWLINE)
 
 
-def _digest(line: str, secret: bool) -> tuple[str, bytes]:
-    """The line as it will be stored, and its digest."""
+def _digest(line: str) -> tuple[str, bytes]:
+    """The line as it will be stored, and its digest (the one of a line without a credential)."""
     try:
-        return line, line_digest(line, secret)
+        return line, line_digest(line)
     except UnicodeEncodeError:
         # Lone surrogates (a JSON "\\ud800" in a payload) cannot be written as UTF-8.
         line = _SURROGATE.sub("\ufffd", line)
-        return line, line_digest(line, secret)
+        return line, line_digest(line)
 
 
 class Occurrences:
@@ -128,7 +128,7 @@ class BatchTransformer:
         try:
             digest = line_digest(line)  # of the line as is: replaced below in the rare case it holds a credential
         except UnicodeEncodeError:
-            line, digest = _digest(line, False)
+            line, digest = _digest(line)
         rec = parse_line(line)
         mask = self.options.mask_secrets
         if isinstance(rec, AuditRecord):
@@ -161,7 +161,7 @@ class BatchTransformer:
 
     def skip(self, event: RawEvent) -> None:
         """Account for a line an earlier run already wrote, so the lines after it get the same ids and times."""
-        line, plain = _digest(event.line, False)
+        line, plain = _digest(event.line)
         rec = parse_line(line)
         self._occurrences.next(line_digest(line, True, rec) if holds_secret(line, rec) else plain)
         if isinstance(rec, AuditRecord):
