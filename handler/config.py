@@ -10,6 +10,7 @@ from typing import NamedTuple
 from handler.errors import ConfigError
 
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_.+-]{0,199}")
+_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"  # an S3 bucket name
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -123,19 +124,12 @@ class Settings(NamedTuple):
         if auth == "sigv4" and not region:
             raise ConfigError("OPENSEARCH_AUTH=sigv4 needs AWS_REGION (the domain's region)")
 
-        prefix = get("RDSAUDIT_INDEX_PREFIX")
-        if not _PREFIX.fullmatch(prefix):
-            raise ConfigError(
-                f"RDSAUDIT_INDEX_PREFIX must be lowercase letters, digits, '_', '.', '+' or '-', "
-                f"not starting with a symbol, got {prefix!r}"
-            )
+        prefix = _prefix("RDSAUDIT_INDEX_PREFIX", get("RDSAUDIT_INDEX_PREFIX"))
         dead_letter = env.get("RDSAUDIT_DEAD_LETTER", "").strip()
         if in_lambda and not dead_letter.startswith("s3://"):
             raise ConfigError("RDSAUDIT_DEAD_LETTER must be s3://bucket[/prefix] in Lambda (local disk is lost)")
-        if dead_letter.startswith("s3://") and not re.fullmatch(
-            r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", dead_letter
-        ):
-            raise ConfigError(f"RDSAUDIT_DEAD_LETTER is not a valid s3://bucket[/prefix]: {dead_letter!r}")
+        if dead_letter.startswith("s3://"):
+            _s3_url("RDSAUDIT_DEAD_LETTER", dead_letter)
 
         return cls(
             opensearch_url=url,
@@ -182,18 +176,20 @@ def has_userinfo(url: str) -> bool:
 
 def _prefix(name: str, value: str) -> str:
     if not valid_index_prefix(value):
-        raise ConfigError(f"{name} must be lowercase letters, digits, '_', '.', '+' or '-', got {value!r}")
+        raise ConfigError(
+            f"{name} must be lowercase letters, digits, '_', '.', '+' or '-', not starting with a symbol, got {value!r}"
+        )
     return value
 
 
 def _s3_url(name: str, value: str) -> str:
-    if value and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", value):
+    if value and not re.fullmatch(rf"s3://{_BUCKET}(/.*)?", value):
         raise ConfigError(f"{name} is not a valid s3://bucket[/prefix]: {value!r}")
     return value
 
 
 def _bucket(name: str, value: str) -> str:
-    if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+    if value and not re.fullmatch(_BUCKET, value):
         raise ConfigError(f"{name} is not a valid S3 bucket name: {value!r}")
     return value
 

@@ -12,9 +12,12 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from handler.errors import access_denied
+
+if TYPE_CHECKING:
+    from handler.backfill.process import BackfillOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +133,7 @@ class S3Checkpoints:
 
 
 def run_identity(
-    sources: list[str],
-    *,
-    endpoint: str,
-    index_prefix: str,
-    since: str | None,
-    until: str | None,
-    log_group: str | None,
-    mask: bool,
+    sources: list[str], options: BackfillOptions, *, endpoint: str, index_prefix: str, mask: bool
 ) -> dict[str, Any]:
     """Everything that decides what a backfill writes: a rerun with any of it changed is another run."""
     resolved = sorted(s if s.startswith("s3://") else str(Path(s).resolve()) for s in sources)
@@ -145,9 +141,9 @@ def run_identity(
         "sources": resolved,
         "endpoint": endpoint,
         "index_prefix": index_prefix,
-        "since": since,
-        "until": until,
-        "log_group": log_group,
+        "since": options.since,
+        "until": options.until,
+        "log_group": options.log_group,
         "mask": mask,
     }
 

@@ -52,11 +52,9 @@ def run(args: argparse.Namespace) -> int:
     )
     identity = run_identity(
         args.sources,
+        options,
         endpoint=settings.opensearch_url,
         index_prefix=settings.index_prefix,
-        since=args.since,
-        until=args.until,
-        log_group=args.log_group,
         mask=settings.mask_secrets,
     )
     location = args.checkpoint or str(default_manifest_path(settings.cache_dir, identity))

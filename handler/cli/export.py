@@ -28,11 +28,10 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from handler.cli.environment import runtime_for, settings_for
+    from handler.cli.environment import runtime_for
     from handler.export.run import export_all
     from handler.model import COUNT_NAMES
 
-    settings_for(args)
     runtime = runtime_for(args)
     results = export_all(
         runtime,

@@ -306,20 +306,21 @@ def test_idempotent(sql: str, masked: str) -> None:
     assert mask_sql(masked) == masked
 
 
-def _line(sql: str, tail: str = ",0") -> str:
+def audit_line_of(sql: str, tail: str = ",0") -> str:
+    """An Aurora audit line whose object is `sql`, escaped as the plugin writes it."""
     return f"1603440571474649,db-1,admin,1.34.6.81,30,973788,QUERY,mysqldemo,'{plugin_escape(sql)}'{tail}"
 
 
 @pytest.mark.parametrize(("sql", "masked"), MASKED)
 def test_raw_line_masks_what_the_statement_masks(sql: str, masked: str) -> None:
     """The same positions in the escaped object: the plugin's escaping of the masked statement."""
-    assert mask_raw_line(_line(sql)) == _line(masked)
-    assert mask_raw_line(_line(masked)) == _line(masked)
+    assert mask_raw_line(audit_line_of(sql)) == audit_line_of(masked)
+    assert mask_raw_line(audit_line_of(masked)) == audit_line_of(masked)
 
 
 @pytest.mark.parametrize("sql", UNCHANGED)
 def test_raw_line_unchanged(sql: str) -> None:
-    assert mask_raw_line(_line(sql)) == _line(sql)
+    assert mask_raw_line(audit_line_of(sql)) == audit_line_of(sql)
 
 
 @pytest.mark.parametrize(

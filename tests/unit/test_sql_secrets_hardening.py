@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
-from tests.events.generate import plugin_escape
+from tests.unit.test_sql_secrets import audit_line_of
 
 M = "'***'"
 E = "\\'***\\'"  # the mask inside an audit line's object, escaped as the plugin escapes a quote
@@ -245,19 +245,15 @@ def test_unchanged(sql: str) -> None:
     assert mask_sql(sql) == sql
 
 
-def _line(sql: str) -> str:
-    return f"1603440571474649,db-1,admin,1.34.6.81,30,973788,QUERY,mysqldemo,'{plugin_escape(sql)}',0"
-
-
 @pytest.mark.parametrize(("sql", "masked"), MASKED)
 def test_raw_line_masks_what_the_statement_masks(sql: str, masked: str) -> None:
-    assert mask_raw_line(_line(sql)) == _line(masked)
-    assert mask_raw_line(_line(masked)) == _line(masked)
+    assert mask_raw_line(audit_line_of(sql)) == audit_line_of(masked)
+    assert mask_raw_line(audit_line_of(masked)) == audit_line_of(masked)
 
 
 @pytest.mark.parametrize("sql", UNCHANGED)
 def test_raw_line_unchanged(sql: str) -> None:
-    assert mask_raw_line(_line(sql)) == _line(sql)
+    assert mask_raw_line(audit_line_of(sql)) == audit_line_of(sql)
 
 
 # 2. Text where the statement does not start the text: log prefixes, error messages, broken audit lines.
