@@ -76,12 +76,11 @@ def run_backfill(folder: Path, workers: int, prefix: str) -> tuple[float, float]
 def ceiling(records: list[str], prefix: str) -> float:
     from handler.config import Settings
     from handler.model import Context, RawEvent
-    from handler.setup import ensure_index_template
+    from handler.runtime import build_runtime
     from handler.sinks.chunker import body_of, chunks
-    from handler.sinks.opensearch import build_client
     from handler.transforms.batch import BatchTransformer, TransformOptions
 
-    ensure_index_template(build_client(Settings.from_env({"OPENSEARCH_URL": URL})), prefix)
+    build_runtime(Settings.from_env({"OPENSEARCH_URL": URL, "RDSAUDIT_INDEX_PREFIX": prefix})).ensure_template()
     t = BatchTransformer(Context(), TransformOptions(index_prefix=prefix))
     bodies = [body_of(c) for c in chunks((t.action(RawEvent(r)) for r in records), 5 * 1024 * 1024, 10_000)]
     started = time.perf_counter()

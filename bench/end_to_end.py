@@ -52,10 +52,9 @@ def through_handler(events: list[dict[str, Any]], prefix: str) -> float:
 def raw_bulk(events: list[dict[str, Any]], prefix: str) -> float:
     """The ceiling: the very bodies the forwarder would send, built beforehand, POSTed with a plain HTTP client."""
     from handler.config import Settings
-    from handler.setup import ensure_index_template
-    from handler.sinks.opensearch import build_client
+    from handler.runtime import build_runtime
 
-    ensure_index_template(build_client(Settings.from_env({"OPENSEARCH_URL": URL})), prefix)
+    build_runtime(Settings.from_env({"OPENSEARCH_URL": URL, "RDSAUDIT_INDEX_PREFIX": prefix})).ensure_template()
     options = TransformOptions(index_prefix=prefix)
     bodies = []
     for event in events[1:]:

@@ -2,7 +2,7 @@
 policy, the security roles and their mapping, the Dashboards objects. Used by `rdsaudit setup`, the CDK custom
 resource, and (template only) every cold start."""
 
-from handler.setup.cluster import Change, ClusterSetup, ensure_index_template
+from handler.setup.cluster import Change, ClusterSetup
 from handler.setup.run import SetupOptions, run_setup
 
-__all__ = ["Change", "ClusterSetup", "SetupOptions", "ensure_index_template", "run_setup"]
+__all__ = ["Change", "ClusterSetup", "SetupOptions", "run_setup"]

@@ -45,12 +45,6 @@ def _checksum(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def ensure_index_template(client: Any, prefix: str, *, engine: Engine | None = None) -> str:
-    """The cold-start check: one GET (plus GET / when the engine is not given); install when missing or
-    different. Returns the action taken. Raises UnsupportedEngine on engines rdsaudit cannot write to."""
-    return ClusterSetup(client, prefix, engine=engine).template().action
-
-
 class ClusterSetup:
     def __init__(
         self,
