@@ -64,7 +64,7 @@ class SinkResult:
         self.pending: list[Action] = []  # still retryable when time or attempts ran out
         self.pending_reason = ""
         self.indices: dict[str, int] = {}  # documents indexed, per index
-        self.present: dict[str, int] = {}  # documents indexed or already there, per index
+        self.already: dict[str, int] = {}  # documents found already there (409), per index
         self.requests = 0
         self.retries = 0
 

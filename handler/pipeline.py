@@ -40,7 +40,11 @@ class Pipeline:
         counts = Counts()
         result = self.writer.write(_counted(actions, counts), deadline)
         counts.indexed, counts.already_present = result.indexed, result.already_present
-        counts.indices, counts.present = result.indices, result.present
+        counts.indices = result.indices
+        # known to be in each index now (a checkpoint records it): what this write indexed and what it found there
+        counts.present = dict(result.indices)
+        for index, n in result.already.items():
+            counts.present[index] = counts.present.get(index, 0) + n
         counts.requests, counts.retries = result.requests, result.retries
         counts.pending, counts.pending_reason = len(result.pending), result.pending_reason
         counts.pending_ids = {a.doc_id for a in result.pending}

@@ -180,10 +180,9 @@ class BulkWriter:
             if decision is Decision.INDEXED:
                 result.indexed += 1
                 result.indices[action.index_name] = result.indices.get(action.index_name, 0) + 1
-                result.present[action.index_name] = result.present.get(action.index_name, 0) + 1
             elif decision is Decision.ALREADY_PRESENT:
                 result.already_present += 1
-                result.present[action.index_name] = result.present.get(action.index_name, 0) + 1
+                result.already[action.index_name] = result.already.get(action.index_name, 0) + 1
             elif decision is Decision.RETRY:
                 retry.append(action)
                 reason = f"item status {status}: {_error_summary(error)}"
