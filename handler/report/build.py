@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from handler.read.period import iso
 from handler.report.collect import collect
 from handler.report.integrity import envelope
 from handler.report.model import ReportOptions
-from handler.report.period import iso
 from handler.report.sections import build_data
 
 FORMATS = ("html", "json", "md")

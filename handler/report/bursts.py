@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from handler.report.period import parse_timestamp
+from handler.read.period import parse_timestamp
 
 
 def candidate_ranges(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from handler.read.events import saved_search
+from handler.read.period import series_interval
+from handler.read.queries import Scope, all_of, term
+from handler.read.reader import Reader
 from handler.report import bursts
-from handler.report.engine import Reader
 from handler.report.model import Raw, ReportOptions, Row
-from handler.report.period import series_interval
 from handler.report.privileged import privileged_names
-from handler.report.queries import Scope, all_of, saved_search, term
 
 ROW_FIELDS = ["@timestamp", "user", "client", "server", "cluster", "instance", "db", "operation", "sql", "retcode"]
 

@@ -68,8 +68,8 @@ def _verify(path: str) -> int:
 
 
 def _options(args: argparse.Namespace) -> Any:
+    from handler.read.period import BusinessHours, load_zone, make_period, parse_days, parse_hours
     from handler.report.model import DEFAULT_PRIVILEGED, ReportOptions
-    from handler.report.period import BusinessHours, load_zone, make_period, parse_days, parse_hours
 
     for option, value, low in (
         ("--burst-failures", args.burst_failures, 2),

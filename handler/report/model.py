@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.report.engine import Paging
-from handler.report.period import BusinessHours, Period
+from handler.read.period import BusinessHours, Period
+from handler.read.reader import Paging
 
 # RDS's default master user is `admin`, self-managed MySQL's `root`; `rdsadmin` is the account RDS itself uses.
 DEFAULT_PRIVILEGED = ("admin", "root", "rdsadmin")

@@ -7,11 +7,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.read.events import SAVED_SEARCHES, lucene
+from handler.read.period import DAY_NAMES, bucket_starts, iso, parse_timestamp, series_interval
 from handler.report import bursts
 from handler.report.model import Raw, ReportOptions, Row
-from handler.report.period import DAY_NAMES, bucket_starts, iso, parse_timestamp, series_interval
 from handler.report.privileged import privileged_section
-from handler.report.queries import SAVED_SEARCHES, lucene
 from handler.transforms.sql_secrets import mask_sql
 
 FORMAT = "rdsaudit-report/1"

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from handler import app
+from handler.read.events import saved_search
+from handler.read.period import BusinessHours, Period, iso, outside_intervals, parse_days, parse_time
+from handler.read.queries import Scope, between, term
 from handler.report.build import make_report, render
 from handler.report.model import ReportOptions
-from handler.report.period import BusinessHours, Period, iso, outside_intervals, parse_days, parse_time
-from handler.report.queries import Scope, between, saved_search, term
 from tests.events import report_quarter as q
 from tests.integration import chromium
 from tests.integration.conftest import FakeContext, Forwarder

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handler.read.period import iso
 from handler.report.bursts import candidate_ranges, find_bursts
-from handler.report.period import iso
 
 T0 = datetime(2026, 8, 1, 12, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handler.errors import ConfigError
-from handler.report.period import (
+from handler.read.period import (
     BusinessHours,
     Period,
     bucket_starts,

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from handler.read.period import BusinessHours, Period
+from handler.read.reader import Paging, parse_engine
 from handler.report.build import public_endpoint, render
-from handler.report.engine import Paging, parse_engine
 from handler.report.integrity import digest, envelope, verify
 from handler.report.model import Raw, ReportOptions
-from handler.report.period import BusinessHours, Period
 from handler.report.render_md import sparkline
 from handler.report.sections import build_data
 

@@ -1,41 +1,15 @@
-"""Query definitions, in one place: the saved searches' own Lucene (read from mappings/dashboards.ndjson, so the
-report and Dashboards can never disagree on what a failed login, a schema change or an account change is), and
-the filters that scope every request of a report to its period and clusters."""
+"""The filters every read of the audit indices is built from: a period, clusters or instances, a field's value.
+
+What a failed login, an account change or a schema change *is* lives in `handler/read/events.py`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from handler.report.period import Period, iso
-
-# section → the saved search (mappings/dashboards.ndjson) whose query defines it
-SAVED_SEARCHES = {
-    "failed_logins": "rdsaudit-search-failed-logins",
-    "schema_changes": "rdsaudit-search-ddl",
-    "account_changes": "rdsaudit-search-privileges",
-}
+from handler.read.period import Period, iso
 
 Query = dict[str, Any]
-
-
-@cache
-def lucene(section: str) -> str:
-    from handler.mappings import saved_objects
-
-    wanted = SAVED_SEARCHES[section]
-    for obj in saved_objects():
-        if obj["type"] == "search" and obj["id"] == wanted:
-            source = json.loads(obj["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
-            return str(source["query"]["query"])
-    raise LookupError(f"saved search {wanted} not found in dashboards.ndjson")
-
-
-def saved_search(section: str) -> Query:
-    """As Dashboards runs it: a Lucene query string over the fields it names."""
-    return {"query_string": {"query": lucene(section)}}
 
 
 def in_period(period: Period) -> Query:

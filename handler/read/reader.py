@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from handler.report.queries import Query
+from handler.read.queries import Query
 
 KEEP_ALIVE = "5m"
 SORT = [{"@timestamp": {"order": "asc"}}, {"_id": {"order": "asc"}}]
