@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
 import pytest
 import requests
 
 from handler.config import Settings
-from handler.sinks.opensearch import build_client, sigv4_auth
+from handler.sinks.bulk import SendFailure
+from handler.sinks.opensearch import build_client, bulk_sender, sigv4_auth
 
 
 @pytest.fixture
@@ -26,7 +34,69 @@ def test_sigv4_signs_with_region_service_and_session_token(aws_env: None, servic
     assert header.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert f"/eu-west-1/{service}/aws4_request" in header
     assert signed.headers["X-Amz-Security-Token"] == "session-token-example"
-    assert "wJalrXUtnFEMI" not in repr(auth.__dict__.get("signing_key", ""))
+
+
+class Refusing:
+    """A loopback server that answers every request 403 with a body, as a domain refusing the role does."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = b'{"message":"The security token included in the request is invalid."}'
+                self.send_response(403)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("auth", ["sigv4", "basic"])
+def test_no_credential_in_what_the_client_prints_or_logs(
+    aws_env: None, auth: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What an operator can see: the client's and connection's reprs, every log line down to DEBUG (opensearch-py
+    logs each request), and the failures a bulk request raises (refused, unreachable)."""
+    secrets = ["wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-example", "p4ssw0rd-not-shown"]
+    secrets.append(base64.b64encode(b"admin:p4ssw0rd-not-shown").decode())  # the Basic header's value
+    caplog.set_level(logging.DEBUG)
+    refusing = Refusing()
+    seen: list[str] = []
+    try:
+        for url in (refusing.url, f"http://127.0.0.1:{closed_port()}"):
+            env = {"OPENSEARCH_URL": url, "OPENSEARCH_AUTH": auth, "AWS_REGION": "eu-west-1"}
+            env |= {"OPENSEARCH_USERNAME": "admin", "OPENSEARCH_PASSWORD": "p4ssw0rd-not-shown"}
+            client = build_client(Settings.from_env(env))
+            connection = client.transport.get_connection()
+            seen += [repr(client), str(client), repr(client.transport), repr(connection), str(connection)]
+            seen.append(repr(getattr(connection, "session", None)))
+            with pytest.raises(SendFailure) as failure:
+                bulk_sender(client)(b'{"create":{"_index":"x"}}\n{}\n', 5.0)
+            seen += [str(failure.value), repr(failure.value), repr(failure.value.body), str(failure.value.__cause__)]
+    finally:
+        refusing.close()
+    seen += [r.getMessage() for r in caplog.records]
+    assert any("403" in s for s in seen) and any("refused" in s.lower() for s in seen)  # both failures were seen
+    assert len(caplog.records) >= 2  # opensearch-py did log the requests
+    leaks = [(secret, text) for secret in secrets for text in seen if secret in text]
+    assert leaks == []
 
 
 def test_client_verifies_tls_by_default(aws_env: None) -> None:
