@@ -29,11 +29,14 @@ class SubscriptionPayload(NamedTuple):
     log_group: str | None
     log_stream: str | None
     events: list[RawEvent]
-    key: str  # digest of the compressed data: names this payload's dead letters, stable across redeliveries
+    key: str  # payload_key(event): names this payload's dead letters, the same on every redelivery
 
 
 def payload_key(event: Any) -> str:
-    """Stable name for an event, decodable or not."""
+    """The one name of an event, decodable or not: its dead letters (documents OpenSearch refused, or the whole
+    payload when it cannot be decoded) are stored under it, so a redelivery overwrites rather than adds.
+
+    A digest of the base64 text Lambda delivers, because an undecodable event may have no gzip bytes to digest."""
     data = (
         event.get("awslogs", {}).get("data")
         if isinstance(event, dict) and isinstance(event.get("awslogs"), dict)
@@ -66,7 +69,7 @@ def decode_subscription_event(event: Any) -> SubscriptionPayload:
             payload = json.loads(text)
         except (ValueError, RecursionError) as e:
             raise DecodeError(f"payload is not valid JSON: {str(e)[:200]}") from None
-    return parse_payload(payload, hashlib.blake2b(compressed, digest_size=16).hexdigest())
+    return parse_payload(payload, payload_key(event))
 
 
 def parse_payload(payload: Any, key: str) -> SubscriptionPayload:

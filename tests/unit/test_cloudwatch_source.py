@@ -24,7 +24,16 @@ def test_round_trip() -> None:
     payload = decode_subscription_event(event)
     assert [(e.line, e.timestamp_ms) for e in payload.events] == [("line one", 5), ("line two", 6)]
     assert (payload.log_group, payload.log_stream, payload.owner) == ("/g", "s", "123456789012")
-    assert payload.key == payload_key(event) or len(payload.key) == 32
+    assert payload.key == payload_key(event)
+
+
+def test_one_name_per_event_whichever_path_names_it() -> None:
+    """Dead letters are stored under the event's name: a redelivery (the same event) must overwrite them."""
+    event = encode_subscription_event([("line one", 5)], log_group="/g", log_stream="s")
+    redelivered = json.loads(json.dumps(event))
+    assert decode_subscription_event(redelivered).key == decode_subscription_event(event).key == payload_key(event)
+    other = encode_subscription_event([("line two", 5)], log_group="/g", log_stream="s")
+    assert decode_subscription_event(other).key != payload_key(event)
 
 
 def test_unknown_keys_ignored_and_control_message_has_no_events() -> None:
