@@ -35,9 +35,14 @@ ROLE_KEYS = {"cluster_permissions", "index_permissions", "tenant_permissions", "
 MAPPING_KEYS = {"backend_roles", "and_backend_roles", "hosts", "users", "description"}
 
 
+def version_tuple(number: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in number.split("."))
+
+
 class OpenDistroDomain:
     def __init__(self, version: str, ism_plugin: str) -> None:
         self.version = version
+        self.before_7_10 = version_tuple(version) < (7, 10)  # numbers, not strings: "7.9.1" > "7.10" as text
         self.plugins = ["opendistro_security", ism_plugin, "opendistro-job-scheduler"]
         self.store: dict[str, Any] = {}
         self.requests: list[tuple[str, str]] = []
@@ -100,7 +105,7 @@ class OpenDistroDomain:
         current = self.store.get(bare)
         if method == "GET":
             return (200, current) if current else (404, {"error": {"type": "status_exception"}, "status": 404})
-        if "ism_template" in body["policy"] and self.version < "7.10":
+        if "ism_template" in body["policy"] and self.before_7_10:
             return 400, {"error": {"type": "x_content_parse_exception", "reason": "unknown field [ism_template]"}}
         if current and f"if_seq_no={current['_seq_no']}" not in query:
             return 409, {"error": {"type": "version_conflict_engine_exception"}, "status": 409}
@@ -129,8 +134,7 @@ def test_setup_uses_the_open_distro_paths(domain: OpenDistroDomain) -> None:
     assert "index template audit: created (audit-* with dynamic: false)" in changes
     ism = next(c for c in changes if c.startswith("ISM policy audit-retention"))
     assert ism.startswith("ISM policy audit-retention: created (delete after 30 days")
-    if domain.version < "7.10":
-        assert "no ism_template before Elasticsearch 7.10" in ism
+    assert ("no ism_template before Elasticsearch 7.10" in ism) == domain.before_7_10
     assert "role rdsaudit_writer: created" in changes and "role rdsaudit_reader: created" in changes
     assert any(c.startswith("role mapping rdsaudit_writer: created") for c in changes)
     assert not [p for _, p in domain.requests if p.startswith("/_plugins")]
