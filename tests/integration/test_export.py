@@ -41,12 +41,12 @@ def archive(aws: str) -> str:
     return name
 
 
-def run_export(bucket: str, **kw: Any) -> dict[str, Any]:
+def run_export(bucket: str, s3: Any = None, **kw: Any) -> dict[str, Any]:
     session = boto3.Session()
     return export_instance(
         INSTANCE,
         rds=session.client("rds"),
-        s3=session.client("s3"),
+        s3=s3 or session.client("s3"),
         credentials=session.get_credentials(),
         bucket=bucket,
         prefix="archive",
@@ -94,6 +94,28 @@ class CrashingS3:
         self.real.upload_fileobj(fileobj, bucket, key, **kw)
 
 
+class OverlappingS3:
+    """The real (moto) S3 client of one of two runs started together: each waits, once it has read the export
+    state, until the other has read it too; state writes go to S3 one at a time, each conditional on the ETag read."""
+
+    def __init__(self, real: Any, loaded: threading.Barrier, saving: threading.Lock) -> None:
+        self.real, self.loaded, self.saving, self.waited = real, loaded, saving, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def get_object(self, **kw: Any) -> Any:
+        answer = self.real.get_object(**kw)
+        if not self.waited and "/state/" in f"/{kw['Key']}":
+            self.waited = True
+            self.loaded.wait()
+        return answer
+
+    def put_object(self, **kw: Any) -> Any:
+        with self.saving:
+            return self.real.put_object(**kw)
+
+
 def test_many_scheduled_exports_with_rotation_crash_overlap_and_truncation(
     emulator: LogFileEmulator, archive: str, forwarder: Forwarder, tmp_path: Path
 ) -> None:
@@ -137,21 +159,28 @@ def test_many_scheduled_exports_with_rotation_crash_overlap_and_truncation(
         run_export(archive, complete_file=False)  # the exporter's own code path, as its fallback runs it
     assert emulator.truncated_pages > 0
     emulator.complete_file_enabled = True
-    # two overlapping runs: at most one advances each step, the other stops cleanly
+    # two overlapping runs: both read the state before either writes it; one advances, the other stops cleanly
     grow(150)
-    errors: list[BaseException] = []
+    loaded = threading.Barrier(2, timeout=60)
+    saving = threading.Lock()  # S3 applies conditional writes atomically; moto's check-then-write is not
+    outcomes: list[Any] = []
 
-    def overlapping() -> None:
+    def overlapping(s3: OverlappingS3) -> None:
         try:
-            run_export(archive)
-        except ConcurrentRun as e:
-            errors.append(e)
+            outcomes.append(run_export(archive, s3=s3))
+        except BaseException as e:
+            outcomes.append(e)
 
-    threads = [threading.Thread(target=overlapping) for _ in range(2)]
+    clients = [OverlappingS3(session.client("s3"), loaded, saving) for _ in range(2)]  # clients made in one thread
+    threads = [threading.Thread(target=overlapping, args=(c,)) for c in clients]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    stopped = [o for o in outcomes if isinstance(o, ConcurrentRun)]
+    finished = [o for o in outcomes if isinstance(o, dict)]
+    assert len(stopped) == 1 and len(finished) == 1, outcomes
+    assert "changed since it was read" in str(stopped[0]) and finished[0]["objects"] >= 1
     for _ in range(2):  # rotations until the oldest files expire
         grow(25)
         run_export(archive)
