@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -140,14 +141,53 @@ def test_deadline_stops_before_sending_and_respects_remaining_time() -> None:
     assert timeouts == [10.0, 6.0, 2.0]  # never a request timeout past the deadline
 
 
+SEED = 26
+
+
+class Clock:
+    """The writer's clock and sleep: sleeping advances the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_backoff_that_would_cross_the_deadline_is_not_taken() -> None:
-    now = [0.0]
-    slept: list[float] = []
-    script = Script(lambda ids, n: {"0": 429})
-    w = BulkWriter(script, clock=lambda: now[0], sleep=slept.append, backoff_base=100.0, backoff_cap=100.0)
-    result = w.write(actions(1), deadline=5.0)
-    assert len(result.pending) == 1
-    assert sum(slept) < 5.0
+    # the writer's first wait, drawn from a generator seeded as the writer's is: the deadline falls inside it
+    first_wait = random.Random(SEED).uniform(0, 100.0)
+    assert first_wait > 5.0, f"seed {SEED}: pick a seed whose first wait crosses the deadline"
+    clock, script = Clock(), Script(lambda ids, n: {"0": 429})
+    w = BulkWriter(
+        script,
+        clock=lambda: clock.now,
+        sleep=clock.sleep,
+        rng=random.Random(SEED),
+        backoff_base=100.0,
+        backoff_cap=100.0,
+    )
+    result = w.write(actions(1), deadline=first_wait - 1.0)
+    assert clock.slept == [] and len(script.calls) == 1, f"seed {SEED}"  # no backoff, no second request
+    assert len(result.pending) == 1 and "after the deadline" in result.pending_reason, f"seed {SEED}"
+
+
+def test_backoff_that_fits_before_the_deadline_is_taken() -> None:
+    first_wait = random.Random(SEED).uniform(0, 100.0)
+    clock, script = Clock(), Script(lambda ids, n: {"0": 429} if n == 1 else {})
+    w = BulkWriter(
+        script,
+        clock=lambda: clock.now,
+        sleep=clock.sleep,
+        rng=random.Random(SEED),
+        backoff_base=100.0,
+        backoff_cap=100.0,
+    )
+    result = w.write(actions(1), deadline=first_wait + 1.5)  # the wait and a request's minimum time still fit
+    assert clock.slept == [first_wait] and len(script.calls) == 2, f"seed {SEED}"
+    assert result.indexed == 1 and not result.pending, f"seed {SEED}"
 
 
 def test_response_without_every_item_is_retried() -> None:
