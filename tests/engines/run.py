@@ -1,6 +1,6 @@
 """`make test-engines`: start each engine of the matrix in turn (one node at a time: 2 cores), run the focused
-set in tests/engines against it, stop it. An engine that cannot start is a failure; only OpenSearch 3.x without
-a Java 21+ runtime is skipped, with one line.
+set in tests/engines against it, stop it. An engine that cannot start is a failure. OpenSearch 3.x without a
+Java 21+ runtime is skipped locally, with one line; under CI=true a missing engine is a failure like any other.
 
     python -m tests.engines.run [label ...]     # e.g. elasticsearch-7.7.1; default: every engine
 """
@@ -20,8 +20,12 @@ from tests.integration.nodes import SCRIPT, free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def run_engine(spec: EngineSpec, python: str) -> tuple[str, str]:
-    """(outcome, note) for one engine: passed | failed | skipped."""
+    """(outcome, note) for one engine: passed | failed | skipped (never under CI)."""
     env = {
         **os.environ,
         "OPENSEARCH_ENGINE": spec.engine,
@@ -32,7 +36,7 @@ def run_engine(spec: EngineSpec, python: str) -> tuple[str, str]:
     }
     if spec.needs_java21:
         if not (JAVA21_HOME / "bin" / "java").exists():
-            return "skipped", f"no Java 21+ at {JAVA21_HOME} (OpenSearch 3.x needs it)"
+            return "failed" if in_ci() else "skipped", f"no Java 21+ at {JAVA21_HOME} (OpenSearch 3.x needs it)"
         env["OPENSEARCH_JAVA_HOME"] = env["JAVA_HOME"] = str(JAVA21_HOME)
     url = f"http://127.0.0.1:{env['OPENSEARCH_PORT']}"
     started = time.monotonic()
@@ -63,8 +67,8 @@ def main(argv: list[str]) -> int:
     for spec in wanted:
         outcome, note = run_engine(spec, sys.executable)
         results.append((spec, outcome, note))
-        if outcome == "skipped":
-            print(f"== {spec.title}: skipped: {note}", flush=True)
+        if outcome != "passed":
+            print(f"== {spec.title}: {outcome}: {note}", flush=True)
     print(f"\nengine matrix ({time.monotonic() - started:.0f} s):")
     for spec, outcome, note in results:
         print(f"  {spec.title:<22} {outcome:<8} {note}")
