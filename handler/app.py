@@ -8,7 +8,7 @@ from typing import Any
 
 from handler.config import Settings
 from handler.errors import IncompleteWrite
-from handler.runtime import Runtime, build_runtime, deadline_of
+from handler.runtime import Runtime, build_runtime
 
 _runtime: Runtime | None = None
 
@@ -45,7 +45,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     from handler.forward import forward_event
 
     runtime = get_runtime()
-    deadline = deadline_of(context, runtime.settings.deadline_margin)
+    deadline = runtime.deadline(context)
     outcome = forward_event(event, runtime.pipeline(), runtime.options, deadline)
     log = outcome.as_log()
     emit(
@@ -61,7 +61,7 @@ def backfill_handler(event: Any, context: Any) -> dict[str, Any]:
     from handler.backfill.lambda_entry import backfill_objects
 
     runtime = get_runtime()
-    summary = backfill_objects(event, runtime, deadline_of(context, runtime.settings.deadline_margin))
+    summary = backfill_objects(event, runtime, runtime.deadline(context))
     emit({"msg": "backfill", "request_id": _request_id(context), **summary})
     return summary
 
@@ -88,7 +88,7 @@ def activity_kinesis_handler(event: Any, context: Any) -> dict[str, Any]:
     from handler.activity import decryptors, process_kinesis
 
     runtime = get_runtime()
-    deadline = deadline_of(context, runtime.settings.deadline_margin)
+    deadline = runtime.deadline(context)
     failures, counts, extra = process_kinesis(event, runtime, decryptors(runtime, deadline), deadline)
     emit({"msg": "activity", "request_id": _request_id(context), **counts.as_log(), **extra})
     return {"batchItemFailures": failures}
@@ -99,7 +99,7 @@ def activity_firehose_handler(event: Any, context: Any) -> dict[str, Any]:
     from handler.activity import decryptors, process_firehose
 
     runtime = get_runtime()
-    deadline = deadline_of(context, runtime.settings.deadline_margin)
+    deadline = runtime.deadline(context)
     return process_firehose(event, runtime, decryptors(runtime, deadline))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from handler.config import Settings
@@ -79,6 +80,10 @@ class Runtime:
             self._engine = detect(self.client)
         return self._engine
 
+    def deadline(self, context: Any) -> float | None:
+        """The invocation's deadline on the writer's clock, the one its deadline checks read."""
+        return deadline_of(context, self.settings.deadline_margin, self.writer.clock)
+
     def aws(self, service: str) -> Any:
         """One boto3 client per service, in the configured region (AWS_REGION as well as AWS_DEFAULT_REGION)."""
         if service not in self._aws:
@@ -110,9 +115,9 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(settings, client, writer)
 
 
-def deadline_of(context: Any, margin: float) -> float | None:
-    """The monotonic time by which an invocation must have recorded its outcome, from Lambda's context."""
+def deadline_of(context: Any, margin: float, clock: Callable[[], float] = time.monotonic) -> float | None:
+    """The time on `clock` by which an invocation must have recorded its outcome, from Lambda's context."""
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(remaining_ms):
         return None
-    return time.monotonic() + float(remaining_ms()) / 1000 - margin
+    return clock() + float(remaining_ms()) / 1000 - margin

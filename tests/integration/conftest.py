@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +52,16 @@ def client(opensearch_url: str) -> Any:
 
 
 class FakeContext:
-    """What Lambda passes as the context: the remaining time (counting down, as Lambda's does) and a request id."""
+    """What Lambda passes as the context: the remaining time (counting down on `clock`, as Lambda's does on its
+    own) and a request id."""
 
-    def __init__(self, remaining_ms: int = 300_000) -> None:
-        import time
-
-        self._deadline = time.monotonic() + remaining_ms / 1000
+    def __init__(self, remaining_ms: int = 300_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._deadline = clock() + remaining_ms / 1000
         self.aws_request_id = str(uuid.uuid4())
 
     def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - self.clock()) * 1000))
 
 
 class Forwarder:

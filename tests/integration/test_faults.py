@@ -119,15 +119,42 @@ def test_persistent_throttling_raises_and_redelivery_completes(
     assert_exactly(forwarder, LINES)
 
 
+class SlowNodeClock:
+    """The invocation's clock: a bulk request to the slow node takes all the time it is given (the node answers
+    after the client's timeout), and a backoff sleeps on it. Lambda's context counts down on the same clock, so
+    what the test asserts about time is arithmetic, not how fast this machine ran."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def slow(self, send: Any) -> Any:
+        def timed(body: bytes, timeout: float) -> dict[str, Any]:
+            try:
+                return dict(send(body, timeout))
+            finally:
+                self.now += timeout
+
+        return timed
+
+
 def test_slow_node_raises_before_the_deadline_and_redelivery_has_no_duplicates(
     forwarder: Forwarder, through: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     proxy = through([], RDSAUDIT_DEADLINE_MARGIN="1")
-    proxy.default = ("delay", 4.0)
-    context = FakeContext(3000)  # the countdown starts here, as in Lambda
+    proxy.default = ("delay", 4.0)  # longer than any request timeout the 2 s budget below allows
+    clock, writer = SlowNodeClock(), app.get_runtime().writer
+    writer.clock, writer.sleep, writer.send = clock, clock.sleep, clock.slow(writer.send)
+    context = FakeContext(3000, clock)  # 3 s left, 1 s of it the margin: 2 s for requests
     with pytest.raises(IncompleteWrite, match="deadline"):
         forwarder.lambda_entry(event(), context)
-    assert context.get_remaining_time_in_millis() > 0  # raised before Lambda would have killed it
+    assert context.get_remaining_time_in_millis() >= 1000  # stopped at the margin, before Lambda would kill it
+    assert clock.now == 2.0  # one request, given exactly the time left; none started after the deadline
     direct(monkeypatch)
     forwarder.invoke(event())
     proxy.wait_idle()  # the delayed requests reach the node too: they must not add copies
