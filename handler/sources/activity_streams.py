@@ -13,6 +13,7 @@ import base64
 import binascii
 import gzip
 import json
+import random
 import re
 import time
 import zlib
@@ -65,6 +66,7 @@ class Decryptor:
         max_attempts: int = 6,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self.kms = kms
         self.cluster_id = cluster_id
@@ -72,6 +74,7 @@ class Decryptor:
         self.max_attempts = max_attempts
         self.clock = clock
         self.sleep = sleep
+        self.rng = rng  # the backoff's jitter; None for the module's generator
         self._keys: dict[str, bytes] = {}
         self.kms_calls = 0
 
@@ -99,7 +102,7 @@ class Decryptor:
                     raise DecodeError(
                         f"KMS could not decrypt the data key for cluster {self.cluster_id}: {code}"
                     ) from None
-            wait = backoff_seconds(attempt)
+            wait = backoff_seconds(attempt, rng=self.rng)
             attempt += 1
             out_of_time = self.deadline is not None and self.clock() + wait >= self.deadline
             if attempt >= self.max_attempts or out_of_time:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bench.fuzz import run
@@ -9,8 +11,8 @@ from bench.fuzz import run
 pytestmark = pytest.mark.integration
 
 
-def test_fuzz_slice_no_crash_every_line_accounted_for(opensearch_url: str) -> None:
-    report = run(10_000, 300, url=opensearch_url, seed=7, batch=1000, huge_every=5)
+def test_fuzz_slice_no_crash_every_line_accounted_for(opensearch_url: str, seed: Callable[[int], int]) -> None:
+    report = run(10_000, 300, url=opensearch_url, seed=seed(7), batch=1000, huge_every=5)
     assert report.crashes == []
     assert report.unaccounted == 0
     assert report.payloads_dead_lettered == report.malformed == 300

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,13 @@ def test_parse_and_backfill_agree(path: Path, forwarder: Forwarder, tmp_path: Pa
         assert expected
 
 
-def test_fuzzed_lines_parse_and_backfill_agree(forwarder: Forwarder, tmp_path: Path, capsys: Any) -> None:
+def test_fuzzed_lines_parse_and_backfill_agree(
+    forwarder: Forwarder, tmp_path: Path, capsys: Any, seed: Callable[[int], int]
+) -> None:
     from bench.fuzz import mutate
     from tests.events.generate import audit_line
 
-    rng = random.Random(12)
+    rng = random.Random(seed(12))
     lines = [mutate(audit_line(rng, i), rng) for i in range(3000)]
     path = tmp_path / "fuzzed.log"
     path.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass"))

@@ -17,6 +17,7 @@ from handler.transforms import audit_line
 from handler.transforms.accelerator import build
 from tests.events import sample_lines
 from tests.events.generate import audit_lines, plugin_escape
+from tests.profiles import examples
 from tests.unit import pinned
 
 
@@ -89,7 +90,7 @@ _PIECES = st.sampled_from(["\\", "'", ",", "0", "7", "n", "t", "x", "-", " ", "Ã
 _FIELD = st.text(_PIECES, max_size=6)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000))
 @given(
     st.sampled_from(["1603440571474649", "20230501 10:02:20", "2023050110:02:2Ã©", "x"]),
     st.lists(_FIELD, min_size=7, max_size=7),

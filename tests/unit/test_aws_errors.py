@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import random
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 from handler.backfill.checkpoint import Progress, S3Checkpoints
 from handler.errors import DecodeError, MissingPermission, TransientError
 from handler.export.state import ExportState
+from handler.sinks.retry import backoff_seconds
 from handler.sources.activity_streams import TRANSIENT_KMS_ERRORS, Decryptor
 
 
@@ -131,14 +133,16 @@ CONTEXT = {"aws:rds:dbc-id": "cluster-A"}
 
 
 @pytest.mark.parametrize("code", sorted(TRANSIENT_KMS_ERRORS))
-def test_transient_kms_errors_are_retried_with_backoff_then_succeed(code: str) -> None:
-    random.seed(7)
+def test_transient_kms_errors_are_retried_with_backoff_then_succeed(code: str, seed: Callable[[int], int]) -> None:
     kms, t = StrictKms([code, code], CONTEXT), FakeTime()
-    decryptor = Decryptor(kms, "cluster-A", deadline=t.now + 60, clock=t.clock, sleep=t.sleep)
+    s = seed(7)  # its own generator: the global one is left to other tests
+    decryptor = Decryptor(kms, "cluster-A", deadline=t.now + 60, clock=t.clock, sleep=t.sleep, rng=random.Random(s))
     assert decryptor.data_key(KEY) == b"k" * 32
-    assert kms.calls == 3 and len(t.sleeps) == 2
-    # full-jitter backoff from handler/sinks/retry.py: attempt n waits at most 0.2 * 2**n seconds
-    assert all(0 <= s <= 0.2 * 2**n for n, s in enumerate(t.sleeps))
+    assert kms.calls == 3
+    # full-jitter backoff from handler/sinks/retry.py, drawn from the decryptor's generator
+    replay = random.Random(s)
+    assert t.sleeps == [backoff_seconds(n, rng=replay) for n in range(2)]
+    assert all(0 <= w <= 0.2 * 2**n for n, w in enumerate(t.sleeps))
 
 
 @pytest.mark.parametrize("code", sorted(TRANSIENT_KMS_ERRORS))

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handler.transforms.audit_line import AuditRecord, decode_line, parse_line
+from tests.profiles import examples
 
 _PLUGIN_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 
@@ -14,7 +15,7 @@ def plugin_escape(sql: str) -> str:
     return "".join(_PLUGIN_ESCAPES.get(c, c) for c in sql)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000))
 @given(st.text(), st.sampled_from(["aurora", "rds_mysql", "mariadb"]))
 def test_escaped_sql_parses_back_to_itself(sql: str, dialect: str) -> None:
     quoted = "'" + plugin_escape(sql) + "'"
@@ -31,13 +32,13 @@ def test_escaped_sql_parses_back_to_itself(sql: str, dialect: str) -> None:
     assert rec.dialect == dialect
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000))
 @given(st.text())
 def test_no_text_makes_the_parser_raise(text: str) -> None:
     parse_line(text)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000))
 @given(st.binary())
 def test_no_bytes_make_the_parser_raise(data: bytes) -> None:
     parse_line(decode_line(data))
@@ -46,7 +47,7 @@ def test_no_bytes_make_the_parser_raise(data: bytes) -> None:
 _FIELD = st.text(alphabet=st.characters(blacklist_characters=",\n"), max_size=12)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000))
 @given(
     st.lists(_FIELD, min_size=0, max_size=14),
     st.sampled_from(["1603440571474649", "20230501 10:02:20", "", "x"]),
@@ -56,7 +57,7 @@ def test_near_valid_lines_never_raise(fields: list[str], ts: str, tail: str) -> 
     parse_line(",".join([ts, *fields]) + tail)
 
 
-@settings(max_examples=5000, deadline=None)
+@settings(max_examples=examples(5000))
 @given(st.text(alphabet=st.sampled_from(["\\", "'", "n", "r", "t", "b", "f", "x", "a", " ", "\ue000", "日"])))
 def test_fast_unescape_matches_a_left_to_right_scan(text: str) -> None:
     from handler.transforms.unescape import unescape

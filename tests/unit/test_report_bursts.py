@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from handler.read.period import iso
 from handler.report.bursts import candidate_ranges, find_bursts
+from tests.profiles import examples
 
 T0 = datetime(2026, 8, 1, 12, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def test_clients_are_separate() -> None:
     assert [b["client"] for b in find_bursts(rows, 60, 3)] == ["a", "b"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(
     times=st.lists(st.integers(0, 3_000_000), min_size=0, max_size=40),
     window=st.integers(1, 120),

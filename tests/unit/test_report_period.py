@@ -23,6 +23,7 @@ from handler.read.period import (
     parse_timestamp,
     series_interval,
 )
+from tests.profiles import examples
 
 Q3 = Period(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
 WEEKDAYS = frozenset(range(5))
@@ -90,7 +91,7 @@ def test_business_hours_are_local_time() -> None:
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Asia/Kathmandu"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(
     zone=st.sampled_from(ZONES),
     hours=st.tuples(st.integers(0, 23), st.integers(1, 24)).filter(lambda h: h[0] < h[1]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -54,8 +55,8 @@ def test_request_decision(status: int | None, body: object, decision: Decision) 
     assert request_decision(status, body) is decision
 
 
-def test_backoff_is_jittered_exponential_and_capped() -> None:
-    rng = random.Random(7)
+def test_backoff_is_jittered_exponential_and_capped(seed: Callable[[int], int]) -> None:
+    rng = random.Random(seed(7))
     for attempt in range(12):
         ceiling = min(10.0, 0.2 * 2**attempt)
         samples = [backoff_seconds(attempt, rng=rng) for _ in range(200)]

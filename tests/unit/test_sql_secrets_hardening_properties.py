@@ -15,9 +15,9 @@ from handler.transforms.activity import activity_document
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 from tests.unit.test_sql_secrets_properties import (
     CREDENTIAL_TEMPLATES,
-    DETERMINISTIC,
     GREEK,
     HARMLESS_TEMPLATES,
+    MASKER,
     keyword,
     leaked,
     literals,
@@ -38,7 +38,7 @@ PREFIXES = [
 ]
 
 
-@DETERMINISTIC
+@MASKER
 @given(statements(CREDENTIAL_TEMPLATES), st.sampled_from(PREFIXES), st.sampled_from(["", ";", "\n", "' at line 1"]))
 def test_secret_never_left_after_a_log_prefix(stmt: tuple[str, int, int], prefix: str, suffix: str) -> None:
     masked = mask_raw_line(prefix + stmt[0] + suffix)
@@ -46,7 +46,7 @@ def test_secret_never_left_after_a_log_prefix(stmt: tuple[str, int, int], prefix
     assert mask_raw_line(masked) == masked
 
 
-@DETERMINISTIC
+@MASKER
 @given(statements(HARMLESS_TEMPLATES), st.sampled_from(PREFIXES[:4]))
 def test_harmless_statement_after_a_log_prefix_kept(stmt: tuple[str, int, int], prefix: str) -> None:
     assert mask_raw_line(prefix + stmt[0]) == prefix + stmt[0]
@@ -56,7 +56,7 @@ def test_harmless_statement_after_a_log_prefix_kept(stmt: tuple[str, int, int], 
 _BARE_CHARS = GREEK + "@!-$%^&*.:+=/~#,()'\"`\\"
 
 
-@DETERMINISTIC
+@MASKER
 @given(
     st.text(GREEK, min_size=1, max_size=3),
     st.text(_BARE_CHARS, min_size=8, max_size=20),
@@ -85,7 +85,7 @@ def test_unquoted_password_never_emitted(head: str, tail: str, template: str, da
 _PIECE = st.lists(st.text(GREEK + '"x ,', min_size=1, max_size=3) | st.sampled_from(["''", "\\'"]), min_size=1)
 
 
-@DETERMINISTIC
+@MASKER
 @given(
     st.lists(_PIECE.map("".join), min_size=1, max_size=3),
     st.sampled_from(
@@ -108,7 +108,7 @@ def test_secret_split_over_concat_never_emitted(pieces: list[str], template: tup
 
 
 # A FEDERATED URL (finding 3), whole or cut anywhere after the user's colon.
-@DETERMINISTIC
+@MASKER
 @given(st.text(GREEK + "@/:!", min_size=12, max_size=20), st.sampled_from(["CONNECTION", "COMMENT"]), st.data())
 def test_federated_password_never_emitted(secret: str, option: str, data: st.DataObject) -> None:
     sql = f"CREATE TABLE t (a INT) ENGINE=FEDERATED {option}='mysql://repl:{secret}@h:3306/db/t'"
@@ -120,7 +120,7 @@ def test_federated_password_never_emitted(secret: str, option: str, data: st.Dat
 
 # `--` then any character (finding 7): whether it is a comment or two minus signs, the literal is found (`;`
 # and quotes aside: `--;` ends the statement, `--'` starts a literal of its own).
-@DETERMINISTIC
+@MASKER
 @given(st.characters(max_codepoint=0xFF).filter(lambda c: c not in ";'\"`"), st.data())
 def test_double_dash_then_any_character(char: str, data: st.DataObject) -> None:
     secret_literal = data.draw(literals(data.draw(secrets())))
@@ -146,7 +146,7 @@ _PG_TEMPLATES = [
 ]
 
 
-@DETERMINISTIC
+@MASKER
 @given(secrets(), st.sampled_from(_PG_TEMPLATES), st.data())
 def test_postgresql_password_never_emitted(secret: str, template: str, data: st.DataObject) -> None:
     lit = data.draw(pg_literals(secret))

@@ -15,14 +15,14 @@ from handler.transforms.audit_line import AuditRecord, parse_line
 from handler.transforms.document import audit_document, failure_document
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 from tests.events.generate import plugin_escape
+from tests.profiles import examples
 
 GREEK = "αβγδεζηθικλμνξοπρστυφχψω"
 SPECIALS = ["'", '"', "\\", "''", "\\'", ",", ";", " ", "\n", "\t", "*/", "/*", "-- ", "#", ")", "(", "`", "%", "_"]
 SPACES = [" ", "  ", "\n", "\t", "\r\n", " /* c */ ", "\n-- c\n", " # c\n", "/**/"]
-# Deterministic for CI: the same examples on every run, nothing read from or written to a database.
-DETERMINISTIC = settings(
-    max_examples=200, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+# 200 examples a run; which ones is the profile's choice (tests/profiles.py): the same ones on every CI run, new ones
+# on every other run, so the masker's properties keep exploring.
+MASKER = settings(max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow])
 _PUNCT = set("(),=")
 
 
@@ -128,7 +128,7 @@ def _emitted(line: str) -> str:
     return orjson.dumps(doc).decode()
 
 
-@DETERMINISTIC
+@MASKER
 @given(statements(CREDENTIAL_TEMPLATES), st.data())
 def test_secret_never_emitted(stmt: tuple[str, int, int], data: st.DataObject) -> None:
     sql, start, end = stmt
@@ -143,7 +143,7 @@ def test_secret_never_emitted(stmt: tuple[str, int, int], data: st.DataObject) -
     assert not leaked(_emitted(line))
 
 
-@DETERMINISTIC
+@MASKER
 @given(statements(CREDENTIAL_TEMPLATES), st.data())
 def test_secret_never_emitted_from_unparseable_lines(stmt: tuple[str, int, int], data: st.DataObject) -> None:
     sql, start, _ = stmt
@@ -162,7 +162,7 @@ def test_secret_never_emitted_from_unparseable_lines(stmt: tuple[str, int, int],
     assert not leaked(_emitted(broken))
 
 
-@DETERMINISTIC
+@MASKER
 @given(statements(HARMLESS_TEMPLATES))
 def test_harmless_literals_kept(stmt: tuple[str, int, int]) -> None:
     sql, _, _ = stmt
@@ -212,7 +212,7 @@ _FRAGMENTS = [
 ]
 
 
-@DETERMINISTIC
+@MASKER
 @given(st.lists(st.sampled_from(_FRAGMENTS), max_size=16).map("".join), st.sampled_from(["'", ""]))
 def test_any_text_masks_without_error_and_idempotently(text: str, quote: str) -> None:
     masked = mask_sql(text)
@@ -221,7 +221,7 @@ def test_any_text_masks_without_error_and_idempotently(text: str, quote: str) ->
     assert mask_raw_line(line) == line
 
 
-@DETERMINISTIC
+@MASKER
 @given(statements(CREDENTIAL_TEMPLATES), st.booleans())
 def test_secret_never_in_a_dead_letter(stmt: tuple[str, int, int], cut: bool) -> None:
     """Dead letters are kept for months and read by whoever replays them: the rejected document's record (its
