@@ -96,15 +96,51 @@ ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/L
     zone=st.sampled_from(ZONES),
     hours=st.tuples(st.integers(0, 23), st.integers(1, 24)).filter(lambda h: h[0] < h[1]),
     days=st.frozensets(st.integers(0, 6), min_size=1),
-    offset=st.integers(0, 396 * 24 * 3600 - 1),  # within the period below
+    offset=st.integers(0, 396 * 24 * 3600 - 1),  # within YEAR
 )
 def test_outside_intervals_agree_with_contains(
     zone: str, hours: tuple[int, int], days: frozenset[int], offset: int
 ) -> None:
-    """The intervals the tests turn into `_count` queries say exactly what `contains` says, DST included."""
+    """The intervals the tests turn into `_count` queries say exactly what `contains` says (random moments; the
+    DST transitions themselves are the next test's)."""
     bh = BusinessHours(hours[0], hours[1], days, zone)
-    period = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
-    moment = period.since + timedelta(seconds=offset)
-    intervals = outside_intervals(period, bh)
+    moment = YEAR.since + timedelta(seconds=offset)
+    assert_agree(outside_intervals(YEAR, bh), bh, [moment])
+
+
+YEAR = Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
+
+
+def assert_agree(intervals: list[tuple[datetime, datetime]], bh: BusinessHours, moments: list[datetime]) -> None:
     assert all(a < b for a, b in intervals) and all(b1 < a2 for (_, b1), (a2, _) in itertools.pairwise(intervals))
-    assert any(a <= moment < b for a, b in intervals) == (not bh.contains(moment))
+    for moment in moments:
+        assert any(a <= moment < b for a, b in intervals) == (not bh.contains(moment)), (bh, moment)
+
+
+def transitions(zone: str, period: Period) -> list[datetime]:
+    """The UTC instants in `period` where the zone's offset changes (found hour by hour, then to the minute)."""
+    tz = BusinessHours(0, 24, WEEKDAYS, zone).tz()
+    found, t = [], period.since
+    while t < period.until:
+        after = t + timedelta(hours=1)
+        if t.astimezone(tz).utcoffset() != after.astimezone(tz).utcoffset():
+            m = t
+            while m.astimezone(tz).utcoffset() == t.astimezone(tz).utcoffset():
+                m += timedelta(minutes=1)
+            found.append(m)
+        t = after
+    return found
+
+
+@pytest.mark.parametrize("zone", [z for z in ZONES if transitions(z, YEAR)])
+def test_outside_intervals_agree_with_contains_at_every_dst_transition(zone: str) -> None:
+    """Around each offset change of 2026 (forward and back, Lord Howe's half hour included): business hours that
+    start, end or lie inside the skipped or repeated local hour, every day of the week."""
+    changes = transitions(zone, YEAR)
+    assert len(changes) == 2, changes  # one change forward, one back
+    steps = (-3600, -1800, -60, -1, 0, 1, 60, 1799, 1800, 3599, 3600, 5400, 7200)
+    moments = [c + timedelta(seconds=d) for c in changes for d in steps]
+    for start, end in [(0, 24), (1, 2), (1, 3), (2, 3), (2, 4), (3, 4), (0, 2), (3, 24), (8, 18)]:
+        for days in (frozenset(range(7)), WEEKDAYS, frozenset({6})):
+            bh = BusinessHours(start, end, days, zone)
+            assert_agree(outside_intervals(YEAR, bh), bh, moments)
