@@ -1,7 +1,20 @@
 """A small emulator of the RDS log-file API over HTTP (loopback only): DescribeDBLogFiles and
-DownloadDBLogFilePortion (Query API), and the complete-file REST path, whose SigV4 signature it checks with
-botocore's own signer. Its audit log grows and rotates like the plugin's: server_audit.log → .1 → .2 …, the
-oldest deleted."""
+DownloadDBLogFilePortion (Query API), and the complete-file REST path. Its audit log grows and rotates like the
+plugin's: server_audit.log → .1 → .2 …, the oldest deleted.
+
+It refuses what RDS refuses, each as documented:
+- every request, Query API and REST alike, must carry a well-formed SigV4 signature for service `rds` that
+  botocore's signer computes again with the known credentials (tests/integration/sigv4_check.py, which cites the
+  IAM User Guide and the RDS API Reference's "Common Errors"): no Authorization is 403
+  MissingAuthenticationToken, no X-Amz-Date 403 IncompleteSignature, a wrong signature 403 SignatureDoesNotMatch;
+- an instance that does not exist is 404 DBInstanceNotFound, in RDS's XML error shape (ErrorResponse / Error /
+  Type, Code, Message; RequestId) — "DescribeDBLogFiles" and "DownloadDBLogFilePortion", Errors:
+  DBInstanceNotFoundFault, "DBInstanceIdentifier doesn't refer to an existing DB instance", HTTP 404; a file that
+  does not exist is 404 DBLogFileNotFoundFault ("DownloadDBLogFilePortion", Errors);
+- a Marker the service did not hand out, or a NumberOfLines that is not a positive integer, is 400
+  InvalidParameterValue ("Common Errors": an invalid or out-of-range value for an input parameter);
+- an unknown Action is 400 InvalidAction ("Common Errors").
+Instances exist once written to (`write`) or created (`create_instance`)."""
 
 from __future__ import annotations
 
@@ -11,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
+
+from tests.integration.sigv4_check import sigv4_refusal
 
 NS = "http://rds.amazonaws.com/doc/2014-10-31/"
 ACTIVE = "audit/server_audit.log"
@@ -37,8 +52,10 @@ class LogFileEmulator:
                 return
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                emulator.query(self, {k: v[0] for k, v in parse_qs(body).items()})
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if emulator.refused(self, body):
+                    return
+                emulator.query(self, {k: v[0] for k, v in parse_qs(body.decode()).items()})
 
             def do_GET(self) -> None:
                 emulator.complete_file(self)
@@ -53,6 +70,11 @@ class LogFileEmulator:
         self.server.server_close()
 
     # -- the database side ------------------------------------------------------------------------------------
+    def create_instance(self, instance: str) -> None:
+        """An instance whose audit log has nothing yet."""
+        with self.lock:
+            self.files.setdefault(instance, [])
+
     def write(self, instance: str, lines: list[str]) -> None:
         with self.lock:
             files = self.files.setdefault(instance, [{"name": ACTIVE, "data": bytearray(), "last_written": 0}])
@@ -75,8 +97,26 @@ class LogFileEmulator:
         return next((f for f in self.files.get(instance, []) if f["name"] == name), None)
 
     # -- the API ------------------------------------------------------------------------------------------------
+    def refused(self, h: BaseHTTPRequestHandler, body: bytes) -> bool:
+        """Answer (and say True) when the request's signature is not one RDS accepts."""
+        refusal = sigv4_refusal(
+            h.command,
+            f"{self.url}{h.path}",
+            dict(h.headers.items()),
+            body,
+            credentials=self.credentials,
+            service="rds",
+            region=self.region,
+        )
+        if refusal is None:
+            return False
+        self._error(h, refusal.status, refusal.code, refusal.message)
+        return True
+
     def query(self, h: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
         action, instance = params.get("Action"), params.get("DBInstanceIdentifier", "")
+        if action in ("DescribeDBLogFiles", "DownloadDBLogFilePortion") and instance not in self.files:
+            return self._error(h, 404, "DBInstanceNotFound", f"DBInstance {instance} not found.")
         if action == "DescribeDBLogFiles":
             with self.lock:
                 details = "".join(
@@ -93,13 +133,20 @@ class LogFileEmulator:
                 "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeDBLogFilesResponse>",
             )
         elif action == "DownloadDBLogFilePortion":
+            marker, count = params.get("Marker", "0") or "0", params.get("NumberOfLines", "10000")
+            if not marker.isdigit():  # this emulator hands out byte offsets as markers
+                return self._error(h, 400, "InvalidParameterValue", f"Invalid marker: {marker}")
+            if not count.isdigit() or int(count) < 1:
+                return self._error(h, 400, "InvalidParameterValue", f"NumberOfLines must be positive: {count}")
             with self.lock:
                 f = self._find(instance, params.get("LogFileName", ""))
                 if f is None:
-                    return self._not_found(h)
+                    name = params.get("LogFileName", "")
+                    return self._error(
+                        h, 404, "DBLogFileNotFoundFault", f"DBLog File: {name}, is not found on the DB instance"
+                    )
                 data = bytes(f["data"])
-            start = int(params.get("Marker", "0") or 0)
-            lines = int(params.get("NumberOfLines", "10000"))
+            start, lines = int(marker), int(count)
             end = start
             for _ in range(lines):
                 nl = data.find(b"\n", end)
@@ -125,17 +172,17 @@ class LogFileEmulator:
                 "</DownloadDBLogFilePortionResponse>",
             )
         else:
-            self._xml(h, 400, f'<ErrorResponse xmlns="{NS}"><Error><Code>InvalidAction</Code></Error></ErrorResponse>')
+            self._error(h, 400, "InvalidAction", f"Could not find operation {action} for version 2014-10-31")
 
     def complete_file(self, h: BaseHTTPRequestHandler) -> None:
         path = urlsplit(h.path).path
         prefix = "/v13/downloadCompleteLogFile/"
         if not path.startswith(prefix) or not self.complete_file_enabled:
             return self._raw(h, 404 if path.startswith(prefix) else 400, b"")
-        ok = self.verify(h)
-        self.signatures.append(ok)
-        if not ok:
-            return self._raw(h, 403, b"signature does not match")
+        refused = self.refused(h, b"")
+        self.signatures.append(not refused)
+        if refused:
+            return
         instance, name = path[len(prefix) :].split("/", 1)
         with self.lock:
             f = self._find(unquote(instance), unquote(name))
@@ -144,34 +191,17 @@ class LogFileEmulator:
             return self._raw(h, 404, b"")
         self._raw(h, 200, data, "application/octet-stream")
 
-    def verify(self, h: BaseHTTPRequestHandler) -> bool:
-        """Recompute the request's SigV4 signature with botocore's signer and the known credentials."""
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        auth = h.headers.get("Authorization", "")
-        if "Signature=" not in auth or "/rds/aws4_request" not in auth:
-            return False
-        signed = auth.split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";") if "SignedHeaders=" in auth else []
-        headers = {k: v for k, v in h.headers.items() if k.lower() in signed}
-        request = AWSRequest(method="GET", url=f"{self.url}{h.path}", headers=headers)
-        request.context["timestamp"] = h.headers["X-Amz-Date"]
-        signer = SigV4Auth(self.credentials, "rds", self.region)
-        canonical = signer.canonical_request(request)
-        expected = signer.signature(signer.string_to_sign(request, canonical), request)
-        return auth.rsplit("Signature=", 1)[1] == expected
-
     @staticmethod
     def _xml(h: BaseHTTPRequestHandler, status: int, text: str) -> None:
         LogFileEmulator._raw(h, status, text.encode(), "text/xml")
 
     @staticmethod
-    def _not_found(h: BaseHTTPRequestHandler) -> None:
+    def _error(h: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:
         LogFileEmulator._xml(
             h,
-            404,
+            status,
             f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
-            "<Code>DBLogFileNotFoundFault</Code><Message>not found</Message></Error>"
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
             "<RequestId>r</RequestId></ErrorResponse>",
         )
 

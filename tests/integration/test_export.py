@@ -3,26 +3,37 @@ server: every line ever written lands in S3 exactly once, then a backfill puts e
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import threading
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import boto3
 import pytest
+from botocore import UNSIGNED
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from handler.cli import main
 from handler.export.run import export_instance
 from handler.export.state import ConcurrentRun
 from tests.events.generate import audit_lines
 from tests.integration.conftest import Forwarder, recording
-from tests.integration.rds_emulator import LogFileEmulator
+from tests.integration.rds_emulator import NS, LogFileEmulator
 
 pytestmark = pytest.mark.integration
 INSTANCE = "prod-mysql-1"
+FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
 
 @pytest.fixture
@@ -265,3 +276,77 @@ def test_scheduled_lambda_entry_with_indexing(
         again = app.export_handler({}, None)
     assert first["results"][0]["objects"] == 1 and again["results"][0]["objects"] == 0
     assert forwarder.count() == 20
+
+
+def rds_client(url: str, **kw: Any) -> Any:
+    return boto3.client("rds", endpoint_url=url, region_name="us-east-1", **kw)
+
+
+def error_of(call: Any) -> tuple[int, str]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    return raised.value.response["ResponseMetadata"]["HTTPStatusCode"], raised.value.response["Error"]["Code"]
+
+
+def test_emulator_refuses_what_rds_refuses(emulator: LogFileEmulator) -> None:
+    """The emulator's refusals (its docstring cites the RDS API Reference for each), seen through botocore as
+    rdsaudit sees them."""
+    emulator.write(INSTANCE, audit_lines(3, seed=1))
+    rds = rds_client(emulator.url)
+    assert rds.describe_db_log_files(DBInstanceIdentifier=INSTANCE)["DescribeDBLogFiles"]
+    with pytest.raises(rds.exceptions.DBInstanceNotFoundFault):  # botocore reads RDS's error shape
+        rds.describe_db_log_files(DBInstanceIdentifier="no-such-instance")
+    assert error_of(lambda: rds.describe_db_log_files(DBInstanceIdentifier="no-such-instance")) == (
+        404,
+        "DBInstanceNotFound",
+    )
+    portion = functools.partial(rds.download_db_log_file_portion, DBInstanceIdentifier=INSTANCE)
+    assert error_of(lambda: portion(LogFileName="audit/server_audit.log", Marker="not-a-marker")) == (
+        400,
+        "InvalidParameterValue",
+    )
+    with pytest.raises(rds.exceptions.DBLogFileNotFoundFault):
+        portion(LogFileName="audit/no-such-file.log")
+    unsigned = rds_client(emulator.url, config=Config(signature_version=UNSIGNED))
+    assert error_of(lambda: unsigned.describe_db_log_files(DBInstanceIdentifier=INSTANCE)) == (
+        403,
+        "MissingAuthenticationToken",
+    )
+    wrong_secret = rds_client(emulator.url, aws_access_key_id="testing", aws_secret_access_key="not-the-secret")
+    assert error_of(lambda: wrong_secret.describe_db_log_files(DBInstanceIdentifier=INSTANCE)) == (
+        403,
+        "SignatureDoesNotMatch",
+    )
+    wrong_key = rds_client(emulator.url, aws_access_key_id="AKIDUNKNOWN", aws_secret_access_key="testing")
+    assert error_of(lambda: wrong_key.describe_db_log_files(DBInstanceIdentifier=INSTANCE)) == (
+        403,
+        "InvalidClientTokenId",
+    )
+
+
+def test_emulator_refuses_requests_whose_signature_is_incomplete_or_not_theirs(emulator: LogFileEmulator) -> None:
+    emulator.write(INSTANCE, audit_lines(3, seed=1))
+    credentials = boto3.Session().get_credentials().get_frozen_credentials()
+    body = urlencode({"Action": "DescribeDBLogFiles", "Version": "2014-10-31", "DBInstanceIdentifier": INSTANCE})
+
+    def post(data: str, drop: str = "") -> tuple[int, str]:
+        signed = AWSRequest(method="POST", url=emulator.url + "/", data=body.encode(), headers=FORM)
+        SigV4Auth(credentials, "rds", "us-east-1").add_auth(signed)
+        headers = {k: v for k, v in signed.headers.items() if k.lower() != drop}
+        request = urllib.request.Request(emulator.url + "/", data=data.encode(), method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, ""
+        except urllib.error.HTTPError as e:
+            return e.code, ElementTree.fromstring(e.read()).findtext(f"{{{NS}}}Error/{{{NS}}}Code") or ""
+
+    assert post(body) == (200, "")  # the same request, as signed: accepted
+    assert post(body, drop="x-amz-date") == (403, "IncompleteSignature")
+    assert post(body, drop="authorization") == (403, "MissingAuthenticationToken")
+    assert post(body.replace(INSTANCE, "other-1")) == (403, "SignatureDoesNotMatch")  # a body it did not sign
+
+
+def test_export_of_an_unknown_instance_is_one_line(emulator: LogFileEmulator, archive: str, capsys: Any) -> None:
+    assert main(["export", "--instance", "no-such-instance", "--bucket", archive]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "DBInstanceNotFound" in err[0] and "no-such-instance" in err[0], err
