@@ -122,6 +122,9 @@ def test_the_proxy_checks_signatures_and_paths(serverless: tuple[AossProxy, str]
     assert status(AWS4Auth(KEY, "wrong-secret", REGION, "aoss"), "GET", f"/{prefix}-x/_search") == 403
     for path in ("/", "/_cat/plugins", "/_plugins/_ism/policies/x", "/_template/x", "/_cluster/health"):
         assert status(aoss, "GET", path) == 404, path
+    # one document under a custom id: Serverless generates ids on time series collections and refuses ours
+    custom = status(aoss, "PUT", f"/{prefix}-2023.11.14/_doc/x", {"@timestamp": "2023-11-14T00:00:00Z"})
+    assert custom == (400 if proxy.collection_type == "timeseries" else 200)
     if proxy.collection_type == "timeseries":
         line = b'{"create":{"_index":"%s-2023.11.14","_id":"x"}}\n{"@timestamp":"2023-11-14T00:00:00Z"}\n' % (
             prefix.encode()
