@@ -8,17 +8,29 @@ rdsaudit sends. Each rule is the documented (source) behaviour it models:
 - references must resolve to an object in the file or one already stored, else that object is not imported and
   the answer carries a `missing_references` error with `success: false` (saved_objects/import);
 - dashboard, search and visualization attributes are strictly mapped (their SavedObjectsType mappings under the
-  .kibana index's `dynamic: strict`): an unknown attribute fails that object with an `unknown` error; index
-  patterns are `dynamic: false` and keep anything (src/plugins/data/server/saved_objects/index_patterns.ts);
+  .kibana index's `dynamic: strict`: src/plugins/dashboard/server/saved_objects/dashboard.ts,
+  src/plugins/discover/server/saved_objects/search.ts, src/plugins/visualizations/server/saved_objects/
+  visualization.ts): an unknown attribute, or a value its field type cannot hold (OpenSearch's field mappers:
+  text and keyword take strings, numbers and booleans but no object; integer takes numbers and numeric strings;
+  boolean takes true/false or "true"/"false"; an object field takes an object), fails that object with an
+  `unknown` error; index patterns are `dynamic: false` and keep anything
+  (src/plugins/data/server/saved_objects/index_patterns.ts);
+- credentials: with `basic=(user, password)` (the security plugin's basic authentication) every request needs that
+  Basic Authorization, else 401 with `WWW-Authenticate: Basic realm="OpenSearch Security"`; with `sigv4=(credentials,
+  region, service)` (Dashboards of an Amazon OpenSearch Service domain or a Serverless collection, IAM-signed)
+  every request needs a valid SigV4 signature (tests/integration/sigv4_check.py), else 403; with neither, no
+  security plugin is installed and nothing is asked;
 - `load_index_pattern` does what the first load of an index pattern does: fetch the fields and save the pattern
   back with JSON.stringify'd attributes, `fields: "[]"` (scripted fields only) and a compact `fieldFormatMap`
   (index_patterns.ts `get` → `updateSavedObject`, index_pattern.ts `getAsSavedObjectBody`);
-- uiSettings: GET /api/opensearch-dashboards/settings and POST …/settings/{key} {"value": …}
-  (src/core/server/ui_settings/routes/get.ts, set.ts); Kibana 7.10 answers under /api/kibana/settings.
+- uiSettings: GET /api/opensearch-dashboards/settings and POST …/settings/{key} {"value": …}, a body without
+  `value` (or not JSON) is 400 from the route's body validation (src/core/server/ui_settings/routes/get.ts,
+  set.ts: `body: schema.object({ value: schema.any() })`); Kibana 7.10 answers under /api/kibana/settings.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from email.parser import BytesParser
@@ -26,22 +38,71 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-ATTRIBUTES = {
+_META = {"searchSourceJSON": "text"}
+# attribute → field type (a dict: an object field and its own strict properties); None: dynamic false
+ATTRIBUTES: dict[str, dict[str, Any] | None] = {
     "dashboard": {
-        "description", "hits", "kibanaSavedObjectMeta", "optionsJSON", "panelsJSON", "refreshInterval",
-        "timeFrom", "timeRestore", "timeTo", "title", "version",
+        "description": "text", "hits": "integer", "kibanaSavedObjectMeta": _META, "optionsJSON": "text",
+        "panelsJSON": "text", "timeFrom": "keyword", "timeRestore": "boolean", "timeTo": "keyword",
+        "title": "text", "version": "integer",
+        "refreshInterval": {"display": "keyword", "pause": "boolean", "section": "integer", "value": "integer"},
     },
-    "search": {"columns", "description", "hits", "kibanaSavedObjectMeta", "sort", "columnWidths", "title", "version"},
+    "search": {
+        "columns": "keyword", "description": "text", "hits": "integer", "kibanaSavedObjectMeta": _META,
+        "sort": "keyword", "columnWidths": "disabled object", "title": "text", "version": "integer",
+    },
     "visualization": {
-        "description", "kibanaSavedObjectMeta", "savedSearchRefName", "title", "uiStateJSON", "version", "visState",
+        "description": "text", "kibanaSavedObjectMeta": _META, "savedSearchRefName": "keyword", "title": "text",
+        "uiStateJSON": "text", "version": "integer", "visState": "text",
     },
-    "index-pattern": None,  # dynamic: false
+    "index-pattern": None,
 }  # fmt: skip
 
 
+def type_error(value: Any, kind: str | dict[str, Any], name: str) -> str | None:
+    """Why OpenSearch would refuse `value` for a field of type `kind`, or None (null and arrays as it reads them)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return next((e for e in (type_error(v, kind, name) for v in value) if e), None)
+    if isinstance(kind, dict):
+        if not isinstance(value, dict):
+            return f"object mapping for [{name}] tried to parse field [{name}] as object, but found a concrete value"
+        unknown = [k for k in value if k not in kind]
+        if unknown:
+            return f"strict_dynamic_mapping for [{name}.{unknown[0]}]"
+        return next((e for e in (type_error(v, kind[k], f"{name}.{k}") for k, v in value.items()) if e), None)
+    if kind == "disabled object":
+        return None if isinstance(value, dict) else f"[{name}] is an object field: found a concrete value"
+    if isinstance(value, dict):
+        return f"failed to parse field [{name}] of type [{kind}]: an object"
+    if kind == "boolean":
+        ok = isinstance(value, bool) or value in ("true", "false", "")
+    elif kind == "integer":
+        ok = not isinstance(value, bool) and _numeric(value)
+    else:  # text, keyword
+        ok = True
+    return None if ok else f"failed to parse field [{name}] of type [{kind}]: {value!r}"
+
+
+def _numeric(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 class FakeDashboards:
-    def __init__(self, flavor: str = "osd") -> None:
+    def __init__(
+        self,
+        flavor: str = "osd",
+        *,
+        basic: tuple[str, str] | None = None,
+        sigv4: tuple[Any, str, str] | None = None,
+    ) -> None:
         self.flavor = flavor
+        self.basic, self.sigv4 = basic, sigv4
         self.xsrf = "osd-xsrf" if flavor == "osd" else "kbn-xsrf"
         self.version_header = "osd-version" if flavor == "osd" else "kbn-version"
         self.settings_path = "/api/opensearch-dashboards/settings" if flavor == "osd" else "/api/kibana/settings"
@@ -57,6 +118,8 @@ class FakeDashboards:
 
             def do_GET(self) -> None:
                 outer.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
+                if self._unauthenticated(b""):
+                    return
                 if self.path == outer.settings_path:
                     body = {k: {"userValue": v} for k, v in outer.settings.items()}
                     return self._answer(200, {"settings": body})
@@ -67,6 +130,8 @@ class FakeDashboards:
                 outer.requests.append(
                     {"method": "POST", "path": self.path, "headers": dict(self.headers), "body": body}
                 )
+                if self._unauthenticated(body):
+                    return
                 if outer.xsrf not in self.headers and outer.version_header not in self.headers:
                     return self._answer(400, {"message": f"Request must contain a {outer.xsrf} header."})
                 if self.path.startswith("/api/saved_objects/_bulk_get"):
@@ -77,13 +142,30 @@ class FakeDashboards:
                     status, answer = outer.import_(self.headers.get("Content-Type", ""), body, self.path)
                     return self._answer(status, answer)
                 if self.path.startswith(outer.settings_path + "/"):
-                    outer.settings[self.path.rsplit("/", 1)[1]] = json.loads(body)["value"]
+                    try:
+                        setting = json.loads(body)
+                    except ValueError:
+                        setting = None
+                    if not isinstance(setting, dict) or "value" not in setting:
+                        message = "[request body.value]: expected value of type [any] but got [undefined]"
+                        return self._answer(400, {"statusCode": 400, "error": "Bad Request", "message": message})
+                    outer.settings[self.path.rsplit("/", 1)[1]] = setting["value"]
                     return self._answer(200, {"settings": outer.settings})
                 self._answer(404, {"statusCode": 404, "error": "Not Found"})
 
-            def _answer(self, status: int, answer: Any) -> None:
+            def _unauthenticated(self, body: bytes) -> bool:
+                refusal = outer.authentication_refusal(self.command, self.path, dict(self.headers.items()), body)
+                if refusal is None:
+                    return False
+                status, answer = refusal
+                self._answer(status, answer, {"WWW-Authenticate": 'Basic realm="OpenSearch Security"'})
+                return True
+
+            def _answer(self, status: int, answer: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(answer).encode()
                 self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -96,6 +178,24 @@ class FakeDashboards:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def authentication_refusal(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]] | None:
+        if self.basic is not None:
+            expected = "Basic " + base64.b64encode(":".join(self.basic).encode()).decode()
+            if headers.get("Authorization") != expected:
+                return 401, {"statusCode": 401, "error": "Unauthorized", "message": "Authentication Exception"}
+        if self.sigv4 is not None:
+            from tests.integration.sigv4_check import sigv4_refusal
+
+            credentials, region, service = self.sigv4
+            refusal = sigv4_refusal(
+                method, self.url + path, headers, body, credentials=credentials, service=service, region=region
+            )
+            if refusal is not None:
+                return refusal.status, {"message": f"{refusal.code}: {refusal.message}"}
+        return None
 
     def get(self, type_: str, id_: str) -> dict[str, Any]:
         found = self.store.get((type_, id_))
@@ -149,6 +249,10 @@ class FakeDashboards:
         if unknown:
             reason = f"mapper_parsing_exception: strict_dynamic_mapping for [{unknown[0]}]"
             return {"type": "unknown", "message": reason, "statusCode": 400}
+        if allowed is not None:
+            wrong = type_error(obj["attributes"], allowed, obj["type"])
+            if wrong:
+                return {"type": "unknown", "message": f"mapper_parsing_exception: {wrong}", "statusCode": 400}
         return None
 
     def load_index_pattern(self, id_: str) -> None:

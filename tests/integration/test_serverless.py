@@ -138,12 +138,17 @@ def test_the_proxy_checks_signatures_and_paths(serverless: tuple[AossProxy, str]
 
 def test_dashboards_import_signs_for_aoss(serverless: tuple[AossProxy, str], capsys: Any) -> None:
     _, prefix = serverless
-    dashboards = FakeDashboards()
+    from botocore.credentials import Credentials
+
+    dashboards = FakeDashboards(sigv4=(Credentials(KEY, SECRET), REGION, "aoss"))  # a collection's Dashboards
     try:
         assert main(["setup", "--index-prefix", prefix, "--dashboards-url", dashboards.url]) == 0
         assert "Dashboards objects (17): created" in capsys.readouterr().out
         posts = [r for r in dashboards.requests if r["method"] == "POST"]
         assert posts and all(f"/{REGION}/aoss/aws4_request" in r["headers"]["Authorization"] for r in posts)
+        import requests
+
+        assert requests.get(f"{dashboards.url}/api/opensearch-dashboards/settings", timeout=10).status_code == 403
     finally:
         dashboards.close()
 

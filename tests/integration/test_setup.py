@@ -119,6 +119,7 @@ def test_dashboards_import_global_tenant_overwrite_basic_auth(
     monkeypatch.setenv("OPENSEARCH_AUTH", "basic")
     monkeypatch.setenv("OPENSEARCH_USERNAME", "admin")
     monkeypatch.setenv("OPENSEARCH_PASSWORD", "not-printed-anywhere")
+    dashboards.basic = ("admin", "not-printed-anywhere")  # Dashboards' security plugin asks for them
     # the local node has no security plugin and ignores the basic-auth header
     assert setup_with(forwarder.prefix, dashboards.url) == 0
     out = capsys.readouterr().out
@@ -228,3 +229,42 @@ def test_custom_resource_entry_runs_setup(forwarder: Forwarder) -> None:
     assert f"index template {forwarder.prefix}: unchanged" in update["Data"]["Changes"]
     assert app.setup_handler({"RequestType": "Delete", "PhysicalResourceId": "x"}, None) == {"PhysicalResourceId": "x"}
     assert forwarder.client.indices.exists_index_template(name=forwarder.prefix)
+
+
+def test_dashboards_with_the_wrong_password_is_one_line(
+    forwarder: Forwarder, dashboards: FakeDashboards, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENSEARCH_AUTH", "basic")
+    monkeypatch.setenv("OPENSEARCH_USERNAME", "admin")
+    monkeypatch.setenv("OPENSEARCH_PASSWORD", "not-the-password")
+    dashboards.basic = ("admin", "the-password")
+    assert setup_with(forwarder.prefix, dashboards.url) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "401" in err[0] and "not-the-password" not in err[0], err
+    assert dashboards.store == {}
+
+
+def test_the_fake_dashboards_refuses_what_dashboards_refuses(dashboards: FakeDashboards) -> None:
+    """The stand-in's own strictness (its docstring cites the Dashboards source of each rule)."""
+    import requests
+
+    session = requests.Session()
+    session.headers["osd-xsrf"] = "true"
+    settings = f"{dashboards.url}/api/opensearch-dashboards/settings/defaultIndex"
+    assert session.post(settings, json={"changes": {}}).status_code == 400  # no `value`
+    assert session.post(settings, data=b"not json").status_code == 400
+    assert session.post(settings, json={"value": "x"}).status_code == 200
+
+    def imported(attributes: dict[str, Any]) -> dict[str, Any]:
+        line = json.dumps({"type": "dashboard", "id": "d", "attributes": {"title": "t", **attributes}})
+        files = {"file": ("export.ndjson", line.encode(), "application/ndjson")}
+        answer = session.post(f"{dashboards.url}/api/saved_objects/_import?overwrite=true", files=files)
+        return dict(answer.json())
+
+    assert imported({"timeRestore": True, "refreshInterval": {"pause": True, "value": 0}})["success"] is True
+    for wrong in ({"timeRestore": "sometimes"}, {"hits": "many"}, {"title": {"a": 1}}, {"refreshInterval": 5}):
+        answer = imported(wrong)
+        assert answer["success"] is False and "mapper_parsing_exception" in answer["errors"][0]["error"]["message"]
+    dashboards.basic = ("admin", "secret")
+    assert session.get(settings.rsplit("/", 1)[0]).status_code == 401
+    assert session.get(settings.rsplit("/", 1)[0], auth=("admin", "secret")).status_code == 200
