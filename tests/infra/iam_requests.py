@@ -59,6 +59,9 @@ S3_ACTIONS = {
     "DeleteObject": "s3:DeleteObject",
 }
 MULTIPART = {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"}
+# Recorded with a backfill's calls (recording("backfill", RDSAUDIT_ARCHIVE_BUCKET=...)): the test bucket that stands
+# for the archive, which the backfill reads from its event (no setting names it).
+ARCHIVE = "RDSAUDIT_ARCHIVE_BUCKET"
 
 
 class Unmapped(Exception):
@@ -147,6 +150,10 @@ class Translator:
             test, deployed = _s3_location(test_env.get(var, "")), _s3_location(stack_env.get(var, ""))
             if test and deployed:
                 pairs.append((test, deployed))
+        archive = self.stack.context.get("rdsaudit:archiveBucket")
+        if entry == "backfill" and ARCHIVE in test_env and archive:
+            # the objects a Distributed Map hands the backfill are in the archive bucket the stack is given
+            pairs.append(((test_env[ARCHIVE], ""), (str(archive), "")))
         if "RDSAUDIT_EXPORT_BUCKET" in test_env and "RDSAUDIT_EXPORT_BUCKET" in stack_env:
             pairs.append(
                 (
@@ -162,9 +169,6 @@ class Translator:
         for (tb, tp), (sb, sp) in self._locations(call["entry"], call["env"]):
             if bucket == tb and (not tp or key == tp or key.startswith(tp + "/")):
                 return sb, _join(sp, key[len(tp) :].lstrip("/"))
-        if call["entry"] == "backfill" and self.stack.context.get("rdsaudit:archiveBucket"):
-            # any other object a backfill reads is an archive object: the Distributed Map names it
-            return str(self.stack.context["rdsaudit:archiveBucket"]), key
         raise Unmapped(f"{call['entry']}: s3://{bucket}/{key} is in no location the stack configures")
 
     def es_path(self, call: dict[str, Any]) -> str:

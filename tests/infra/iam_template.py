@@ -2,19 +2,23 @@
 CloudFormation intrinsics resolved to concrete ARNs of one test account, the way CloudFormation would resolve them.
 
 Names are made from logical ids (a bucket `ForwarderDeadLetters51377F11` is named `forwarderdeadletters51377f11`),
-parameters take their defaults, and the pseudo parameters are the account and region moto uses.
+parameters take their defaults, and the pseudo parameters are the account and region moto uses. A role's managed
+policies count like its inline ones: their documents are in managed_policies.json, each with the AWS page it was
+copied from; a managed policy not there is Unresolved (the test learns its document rather than ignoring it).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 ACCOUNT = "123456789012"  # moto's default account: the one the integration tests' calls were made in
 REGION = "us-east-1"
 PARTITION = "aws"
 DOMAIN_NAME = "rdsaudit-test"
+MANAGED_POLICIES: dict[str, Any] = json.loads((Path(__file__).with_name("managed_policies.json")).read_text())
 
 
 class Unresolved(Exception):
@@ -152,6 +156,10 @@ class Template:
         role = Role(role_lid, self.get_att(role_lid, "Arn"))
         props = self.resources[role_lid].get("Properties", {})
         role.managed = [str(self.resolve(m)) for m in props.get("ManagedPolicyArns", [])]
+        for arn in role.managed:
+            if arn not in MANAGED_POLICIES:
+                raise Unresolved(f"managed policy {arn} of {role_lid}: add its document to managed_policies.json")
+            role.policies.append({"name": arn.rsplit("/", 1)[-1], "policy": MANAGED_POLICIES[arn]["document"]})
         for p in props.get("Policies", []):
             role.policies.append({"name": p["PolicyName"], "policy": self.resolve(p["PolicyDocument"])})
         for lid, r in self.resources.items():

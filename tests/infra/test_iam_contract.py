@@ -69,6 +69,13 @@ ALLOWED: list[tuple[str, str, str, str]] = [
     ("setup", "es:ESHttp*", "*/_plugins/_ism/*", "setup's ISM policy, on domains that have the plugin"),
     # replay checks the template like every writer; it only PUTs one that is missing, and the forwarder made it.
     ("replay", "es:ESHttpPut", "*", "the cold-start template install, when the template is missing"),
+    # Lambda's runtime writes each function's own logs with its execution role (AWSLambdaBasicExecutionRole, on
+    # "*" only: "[*]" matches that literal resource, no narrower grant of these actions is excused).
+    *(
+        (entry, action, "[*]", "the function's own CloudWatch logs, written by the Lambda runtime")
+        for entry in ("forwarder", "backfill", "exporter", "activity", "setup", "subscribe")
+        for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+    ),
 ]
 
 
@@ -143,3 +150,32 @@ def test_the_evaluator_denies(stack: Stack) -> None:
     call = {"entry": "forwarder", "test": "synthetic", "env": {}, "kind": "http", "method": "DELETE"}
     out = evaluate(stack, [{**call, "path": "/rdsaudit-2020.10.23"}])
     assert [r.action for r, _ in out.denied()] == ["es:ESHttpDelete"]
+
+
+def test_managed_policies_are_evaluated(stack: Stack) -> None:
+    """A role's AWS-managed policy grants what its documented document says (logs for the function's own log
+    group), and nothing more (the forwarder still may not delete an index)."""
+    problem = simulator_ready()
+    if problem:
+        fail_or_skip(problem)
+    call = {"entry": "forwarder", "test": "synthetic", "env": {}, "kind": "api", "service": "logs"}
+    out = evaluate(stack, [{**call, "operation": "CreateLogGroup", "params": {"logGroupName": "/aws/lambda/f"}}])
+    assert len(out.results) == 1 and out.denied() == [], out.results
+    granted = {(policy, action) for policy, action, _ in out.granted["forwarder"]}
+    assert ("AWSLambdaBasicExecutionRole", "logs:PutLogEvents") in granted
+
+
+def test_an_object_in_no_configured_bucket_is_unmapped(stack: Stack) -> None:
+    """The backfill reads what its event names; only the test bucket recorded as the archive stands for the
+    stack's archive bucket, anything else is a location the contract cannot place."""
+    from tests.infra.iam_requests import ARCHIVE, Translator, Unmapped
+
+    call = {"entry": "backfill", "test": "synthetic", "kind": "api", "service": "s3", "operation": "GetObject"}
+    archived = {**call, "env": {ARCHIVE: "test-archive"}, "params": {"Bucket": "test-archive", "Key": "RDS/a.log"}}
+    if not stack.has("backfill"):  # the archive-created variant: no backfill function, nothing to place
+        with pytest.raises(Unmapped, match="no function"):
+            Translator(stack).requests(archived)
+        return
+    assert Translator(stack).requests(archived)[0].resource == "arn:aws:s3:::audit-archive/RDS/a.log"
+    with pytest.raises(Unmapped, match="elsewhere"):
+        Translator(stack).requests({**archived, "params": {"Bucket": "elsewhere", "Key": "RDS/a.log"}})

@@ -233,14 +233,14 @@ def test_lambda_entry_for_distributed_map_and_s3_notifications(
     put(bucket, "RDS/i-1/audit/2023-11-14/a.log.gz", gzip.compress("\n".join(sample_lines()[:6]).encode()))
     put(bucket, "RDS/i-1/audit/2023-11-14/b c.log", "\n".join(sample_lines()[6:9]).encode())
     item = {"Key": "RDS/i-1/audit/2023-11-14/a.log.gz", "Bucket": bucket, "Size": 1, "Etag": "x"}
-    with recording("backfill"):
+    with recording("backfill", RDSAUDIT_ARCHIVE_BUCKET=bucket):  # the archive the event names
         assert app.backfill_handler(item, FakeContext())["indexed"] == 6
         again = app.backfill_handler(item, FakeContext())
     assert again["finished_earlier"] == 1 and again["indexed"] == 0
     notification = {
         "Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": "RDS/i-1/audit/2023-11-14/b+c.log"}}}]
     }
-    with recording("backfill"):
+    with recording("backfill", RDSAUDIT_ARCHIVE_BUCKET=bucket):  # the archive the event names
         assert app.backfill_handler(notification, FakeContext())["indexed"] == 3
     assert forwarder.count() == 9
     assert {h["_source"]["instance"] for h in forwarder.search({"match_all": {}})} == {"i-1"}
