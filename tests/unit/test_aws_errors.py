@@ -7,6 +7,7 @@ refuse what the services refuse."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import random
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from handler.backfill.checkpoint import Progress, S3Checkpoints
 from handler.errors import DecodeError, MissingPermission, TransientError
-from handler.export.state import ExportState
+from handler.export.state import ConcurrentRun, ExportState
 from handler.sinks.retry import backoff_seconds
 from handler.sources.activity_streams import TRANSIENT_KMS_ERRORS, Decryptor
 
@@ -47,11 +48,53 @@ class StrictS3:
             if self.can_list:
                 raise self._error("NoSuchKey", 404, "The specified key does not exist.")
             raise self._error("AccessDenied", 403, "Access Denied")
-        return {"Body": io.BytesIO(self.objects[Bucket, Key]), "ETag": '"e1"'}
+        body = self.objects[Bucket, Key]
+        return {"Body": io.BytesIO(body), "ETag": etag(body)}
 
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_: Any) -> dict[str, Any]:
+    def put_object(
+        self,
+        *,
+        Bucket: str,
+        Key: str,
+        Body: bytes,
+        IfMatch: str | None = None,
+        IfNoneMatch: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """ "PutObject" (Amazon S3 API Reference): If-None-Match "*" writes only a new key, If-Match only over that
+        ETag; otherwise 412 PreconditionFailed (If-Match on a missing key: 404 NoSuchKey)."""
+        current = self.objects.get((Bucket, Key))
+        if IfNoneMatch == "*" and current is not None:
+            raise self._error(
+                "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"
+            )
+        if IfMatch is not None:
+            if current is None:
+                raise self._error("NoSuchKey", 404, "The specified key does not exist.")
+            if IfMatch.strip('"') != etag(current).strip('"'):
+                raise self._error(
+                    "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"
+                )
         self.objects[Bucket, Key] = Body
-        return {"ETag": '"e1"'}
+        return {"ETag": etag(Body)}
+
+
+def etag(body: bytes) -> str:
+    """An ETag that changes with the content, as S3's does (the MD5 for a single-part upload)."""
+    return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+
+def test_export_state_conditional_writes_stop_an_overlapping_run() -> None:
+    s3 = StrictS3(can_list=True)
+    first, second = (ExportState(s3, "archive", "state/prod-1.json").load() for _ in range(2))
+    first.save()  # If-None-Match "*": the key is new
+    with pytest.raises(ConcurrentRun):
+        second.save()  # read before first wrote: refused
+    again = ExportState(s3, "archive", "state/prod-1.json").load()
+    again.files["f"] = {"copied": 1}
+    again.save()  # If-Match the ETag it read
+    with pytest.raises(ConcurrentRun):
+        first.save()  # its ETag is stale now
 
 
 def test_missing_checkpoint_with_list_permission_is_no_checkpoint_yet() -> None:
