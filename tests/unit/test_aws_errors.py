@@ -138,6 +138,8 @@ class StrictKms:
         self.failures = list(failures)
         self.context = context
         self.calls = 0
+        # the ciphertexts this key produced, with their plaintext: any other bytes are not a ciphertext of it
+        self.ciphertexts = {base64.b64decode(KEY): b"k" * 32}
 
     def decrypt(self, *, CiphertextBlob: bytes, EncryptionContext: dict[str, str]) -> dict[str, Any]:
         self.calls += 1
@@ -145,9 +147,13 @@ class StrictKms:
             raise self._error("ValidationException")
         if self.failures:
             raise self._error(self.failures.pop(0))
-        if EncryptionContext != self.context:
+        if CiphertextBlob not in self.ciphertexts or EncryptionContext != self.context:
             raise self._error("InvalidCiphertextException")
-        return {"Plaintext": b"k" * 32, "KeyId": "arn:aws:kms:us-east-1:1:key/k", "EncryptionAlgorithm": "x"}
+        return {
+            "Plaintext": self.ciphertexts[CiphertextBlob],
+            "KeyId": "arn:aws:kms:us-east-1:1:key/k",
+            "EncryptionAlgorithm": "x",
+        }
 
     def _error(self, code: str) -> ClientError:
         status = self.STATUS.get(code, 400)
@@ -218,3 +224,9 @@ def test_wrong_encryption_context_is_refused_as_kms_does() -> None:
     kms, t = StrictKms([], {"aws:rds:dbc-id": "cluster-OTHER"}), FakeTime()
     with pytest.raises(DecodeError, match="InvalidCiphertextException"):
         Decryptor(kms, "cluster-A", clock=t.clock, sleep=t.sleep).data_key(KEY)
+
+
+def test_bytes_that_are_no_ciphertext_of_the_key_are_refused_as_kms_does() -> None:
+    kms, t = StrictKms([], CONTEXT), FakeTime()
+    with pytest.raises(DecodeError, match="InvalidCiphertextException"):
+        Decryptor(kms, "cluster-A", clock=t.clock, sleep=t.sleep).data_key(base64.b64encode(b"forged").decode())
