@@ -156,12 +156,9 @@ class Clock:
         self.now += seconds
 
 
-def test_backoff_that_would_cross_the_deadline_is_not_taken() -> None:
-    # the writer's first wait, drawn from a generator seeded as the writer's is: the deadline falls inside it
-    first_wait = random.Random(SEED).uniform(0, 100.0)
-    assert first_wait > 5.0, f"seed {SEED}: pick a seed whose first wait crosses the deadline"
-    clock, script = Clock(), Script(lambda ids, n: {"0": 429})
-    w = BulkWriter(
+def seeded_writer(script: Script, clock: Clock) -> BulkWriter:
+    """A writer on `clock` whose first backoff is `random.Random(SEED).uniform(0, 100.0)`."""
+    return BulkWriter(
         script,
         clock=lambda: clock.now,
         sleep=clock.sleep,
@@ -169,6 +166,14 @@ def test_backoff_that_would_cross_the_deadline_is_not_taken() -> None:
         backoff_base=100.0,
         backoff_cap=100.0,
     )
+
+
+def test_backoff_that_would_cross_the_deadline_is_not_taken() -> None:
+    # the writer's first wait, drawn from a generator seeded as the writer's is: the deadline falls inside it
+    first_wait = random.Random(SEED).uniform(0, 100.0)
+    assert first_wait > 5.0, f"seed {SEED}: pick a seed whose first wait crosses the deadline"
+    clock, script = Clock(), Script(lambda ids, n: {"0": 429})
+    w = seeded_writer(script, clock)
     result = w.write(actions(1), deadline=first_wait - 1.0)
     assert clock.slept == [] and len(script.calls) == 1, f"seed {SEED}"  # no backoff, no second request
     assert len(result.pending) == 1 and "after the deadline" in result.pending_reason, f"seed {SEED}"
@@ -177,14 +182,7 @@ def test_backoff_that_would_cross_the_deadline_is_not_taken() -> None:
 def test_backoff_that_fits_before_the_deadline_is_taken() -> None:
     first_wait = random.Random(SEED).uniform(0, 100.0)
     clock, script = Clock(), Script(lambda ids, n: {"0": 429} if n == 1 else {})
-    w = BulkWriter(
-        script,
-        clock=lambda: clock.now,
-        sleep=clock.sleep,
-        rng=random.Random(SEED),
-        backoff_base=100.0,
-        backoff_cap=100.0,
-    )
+    w = seeded_writer(script, clock)
     result = w.write(actions(1), deadline=first_wait + 1.5)  # the wait and a request's minimum time still fit
     assert clock.slept == [first_wait] and len(script.calls) == 2, f"seed {SEED}"
     assert result.indexed == 1 and not result.pending, f"seed {SEED}"
