@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-engines lint unit integration opensearch-up opensearch-down synth lock bench fuzz clean chromium
+.PHONY: demo test test-engines lint unit integration opensearch-up opensearch-down synth lock bench fuzz clean chromium mariadb
 # jsii prints a banner about Node 20's end of life on every run; synthesis works (see shared toolchain notes).
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -40,7 +40,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	@$(VENV)/bin/pytest -q tests/unit
 
-test: $(STAMP) $(IAM_STAMP) opensearch-up chromium lint
+test: $(STAMP) $(IAM_STAMP) opensearch-up chromium mariadb lint
 	@$(VENV)/bin/pytest -q -p no:cacheprovider tests
 
 # Each engine of tests/engines/matrix.py in turn, on its own free port and node directory (one node at a time).
@@ -59,6 +59,11 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		echo "could not install chromium (apt-get); the report's browser check will not run"; }
 
+# MariaDB (Debian's package, with the server_audit plugin) and sysbench for the tests that read the real plugin's
+# lines (tests/integration/mariadb.py); scripts/mariadb.sh starts a private server per run.
+mariadb:
+	@scripts/mariadb.sh install
+
 synth: $(STAMP)
 	@cd cdk && ../$(PY) app.py 2> >(grep -v '^b.!!' >&2) && echo "templates in cdk/cdk.out/"
 
@@ -67,6 +72,7 @@ lock: $(STAMP)
 	@$(PY) cdk/lock_requirements.py
 
 bench: $(STAMP) opensearch-up
+	@$(PY) -m bench.storage
 	@$(PY) -m bench.transform
 	@$(PY) -m bench.end_to_end
 	@$(PY) -m bench.cold_start

@@ -1,7 +1,7 @@
 """Where users wait: `rdsaudit parse FILE > out` and the transform, next to the workshop's regex path and to the
 code before issue 17, all on the same workload file in one run.
 
-    python -m bench.parse [--lines 200000] [--rounds 3] [--before REF ...] [--end-to-end]
+    python -m bench.parse [--lines 200000] [--rounds 3] [--before REF ...] [--end-to-end] [--sysbench]
 
 Each round runs, one process each, interleaved so that load from other work on the machine falls on all alike:
 - `workshop ndjson`: the workshop's regex path as a program, FILE in, NDJSON out (bench/parse_child.py);
@@ -14,6 +14,8 @@ Each round runs, one process each, interleaved so that load from other work on t
 Wall seconds for the programs (what a user waits for) and CPU seconds (user + system, all processes) are both
 reported: median and the spread (min-max) over the rounds. `--end-to-end` adds `python -m bench.end_to_end`
 (needs the local node). `--profile N` prints a cProfile of the transform over the first N lines instead.
+`--sysbench` measures the same again on the real plugin's corpus (bench/sysbench_corpus.py: a sysbench OLTP run
+against MariaDB's server_audit), next to the generated one, under "sysbench".
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ def main() -> int:
     p.add_argument("--dir", help="where the workload file and outputs go (default: a temporary directory)")
     p.add_argument("--end-to-end", action="store_true", help="also run bench.end_to_end (needs the local node)")
     p.add_argument("--profile", type=int, metavar="N", help="only profile the transform over N lines")
+    p.add_argument("--sysbench", action="store_true", help="also the sysbench OLTP corpus (needs make mariadb)")
     args = p.parse_args()
     if args.profile:
         profile(args.profile)
@@ -208,6 +211,15 @@ def main() -> int:
         }
         out["accelerator_built"] = pure is not None
         out |= measure(path, befores, pure, args.rounds, work)
+        if args.sysbench:
+            from bench.sysbench_corpus import sysbench_corpus
+
+            corpus = sysbench_corpus()
+            (work / "sysbench").mkdir(exist_ok=True)
+            with corpus.open("rb") as f:
+                count = sum(1 for _ in f)
+            out["sysbench"] = {"file": str(corpus), "lines": count, "file_mb": round(corpus.stat().st_size / 1e6, 1)}
+            out["sysbench"] |= measure(corpus, befores, pure, args.rounds, work / "sysbench")
         out["load_average_at_end"] = os.getloadavg()
     if args.end_to_end:
         done = subprocess.run([sys.executable, "-m", "bench.end_to_end"], cwd=ROOT, check=True, capture_output=True)

@@ -6,7 +6,10 @@ rdsaudit:archiveBucket (S3 bucket of historical logs for the backfill state mach
 IAM role of the people administering the domain: its fine-grained access master), rdsaudit:kmsKeyArn (your own
 KMS key; empty: one is created), rdsaudit:serverless (timeseries | search: an OpenSearch Serverless collection
 instead of a domain, with rdsaudit:collectionName, rdsaudit:serverlessDashboards and rdsaudit:readerRoleArn), and
-the optional features named in the README.
+the optional features named in the README. Organisation-wide collection: rdsaudit:collectFrom (an organisation
+id or account ids), rdsaudit:region, rdsaudit:collectRegions, rdsaudit:collectShards add the collecting streams,
+the collector and a destination stack per region; rdsaudit:sendTo (a destination ARN) synthesizes the member stack
+instead (README, "Many accounts and regions").
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from aws_cdk import App, Validations  # noqa: E402
+from aws_cdk import App, Stack, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from rdsaudit_cdk.stack import RdsAuditStack, StackConfig  # noqa: E402
@@ -40,9 +43,35 @@ def context() -> dict[str, object]:
     return {**ctx, **FEATURE_FLAGS}
 
 
-def build(app: App) -> RdsAuditStack:
-    stack = RdsAuditStack(app, "RdsAudit", config=StackConfig.from_context(app))
+def build(app: App) -> Stack:
+    """The central stack (and, with rdsaudit:collectFrom, a destination stack per collecting region), or with
+    rdsaudit:sendTo the member stack alone."""
+    config = StackConfig.from_context(app)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    if config.send_to:
+        from rdsaudit_cdk.member import MemberStack
+
+        return MemberStack(app, "RdsAuditMember", send_to=config.send_to)
+    if not config.collect_from:
+        return RdsAuditStack(app, "RdsAudit", config=config)
+    from aws_cdk import Environment
+
+    from rdsaudit_cdk.collection import DestinationStack, check_regions, senders
+
+    if not config.region:
+        raise ValueError("rdsaudit:collectFrom needs the stack's region: -c rdsaudit:region=… (or AWS_REGION for cdk)")
+    organisation, accounts = senders(config.collect_from)
+    stack = RdsAuditStack(app, "RdsAudit", config=config)
+    for region in check_regions(config.collect_regions or [config.region]):
+        destination = DestinationStack(
+            app,
+            f"RdsAuditDestination-{region}",
+            central_region=config.region,
+            organisation=organisation,
+            accounts=accounts,
+            env=Environment(region=region),
+        )
+        destination.add_stack_dependency(stack)  # the stream and the role exist before the destination is tested
     return stack
 
 

@@ -46,7 +46,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
     runtime = get_runtime()
     deadline = runtime.deadline(context)
-    outcome = forward_event(event, runtime.pipeline(), runtime.options, deadline)
+    # A log group subscribed straight to the function is in the function's region (AWS_REGION, set by Lambda).
+    region = runtime.settings.aws_region or None
+    outcome = forward_event(event, runtime.pipeline(), runtime.options, deadline, region)
     log = outcome.as_log()
     emit(
         {"msg": "invocation", "request_id": _request_id(context), **log}, "ERROR" if outcome.counts.pending else "INFO"
@@ -54,6 +56,21 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if outcome.counts.pending:
         raise IncompleteWrite(outcome.counts.pending, outcome.counts.pending_reason)
     return log
+
+
+def kinesis_handler(event: Any, context: Any) -> dict[str, Any]:
+    """Kinesis event source mapping on a collecting stream (CloudWatch Logs destinations of member accounts):
+    partial batch response; raises only when a batch cannot be written at all (refused, dead letters failing)."""
+    from handler.collect import forward_kinesis
+
+    runtime = get_runtime()
+    deadline = runtime.deadline(context)
+    outcome = forward_kinesis(event, runtime.pipeline(), runtime.options, deadline)
+    emit(
+        {"msg": "collect", "request_id": _request_id(context), **outcome.as_log()},
+        "ERROR" if outcome.failures else "INFO",
+    )
+    return outcome.response()
 
 
 def backfill_handler(event: Any, context: Any) -> dict[str, Any]:

@@ -46,6 +46,8 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_EXPORT_INSTANCES", "", "exporter Lambda: comma-separated DB instance identifiers"),
     ("RDSAUDIT_EXPORT_INDEX", "false", "exporter Lambda: also index the exported lines into OpenSearch"),
     ("RDSAUDIT_FORWARDER_ARN", "", "auto-subscription Lambda: the forwarder to subscribe new audit log groups to"),
+    ("RDSAUDIT_DESTINATION_ARN", "", "member accounts' subscription Lambda: the central CloudWatch Logs destination"),
+    ("RDSAUDIT_DESTINATION_ROLE_ARN", "", "…and the role CloudWatch Logs assumes to send to it"),
     ("XDG_CACHE_HOME", "~/.cache", "where the command line keeps backfill checkpoints (in rdsaudit/backfill/)"),
     (
         "LOG_LEVEL",
@@ -86,6 +88,8 @@ class Settings(NamedTuple):
     export_instances: tuple[str, ...] = ()
     export_index: bool = False
     forwarder_arn: str = ""
+    destination_arn: str = ""  # member accounts: the central CloudWatch Logs destination to subscribe groups to
+    destination_role_arn: str = ""  # …and the role CloudWatch Logs assumes to send there
     log_level: str = "INFO"
     cache_dir: str = "~/.cache"
     dead_letter_configured: bool = False  # RDSAUDIT_DEAD_LETTER was set (not the local default)
@@ -158,6 +162,15 @@ class Settings(NamedTuple):
             export_instances=tuple(i.strip() for i in env.get("RDSAUDIT_EXPORT_INSTANCES", "").split(",") if i.strip()),
             export_index=_bool("RDSAUDIT_EXPORT_INDEX", get("RDSAUDIT_EXPORT_INDEX")),
             forwarder_arn=_arn("RDSAUDIT_FORWARDER_ARN", env.get("RDSAUDIT_FORWARDER_ARN", "").strip()),
+            destination_arn=_matching(
+                "RDSAUDIT_DESTINATION_ARN",
+                env.get("RDSAUDIT_DESTINATION_ARN", ""),
+                _DESTINATION,
+                "a CloudWatch Logs destination ARN",
+            ),
+            destination_role_arn=_matching(
+                "RDSAUDIT_DESTINATION_ROLE_ARN", env.get("RDSAUDIT_DESTINATION_ROLE_ARN", ""), _ROLE, "an IAM role ARN"
+            ),
             cache_dir=get("XDG_CACHE_HOME"),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
             aoss_collection_type=_choice(
@@ -199,6 +212,17 @@ def _arn(name: str, value: str) -> str:
         r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?", value
     ):
         raise ConfigError(f"{name} must be a Lambda function ARN, got {value!r}")
+    return value
+
+
+_DESTINATION = re.compile(r"arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:destination:[^:*]+")
+_ROLE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+
+
+def _matching(name: str, value: str, pattern: re.Pattern[str], what: str) -> str:
+    value = value.strip()
+    if value and not pattern.fullmatch(value):
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
     return value
 
 

@@ -4,6 +4,7 @@ pure function of the exception (and the settings, for the endpoint it names); a 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from handler.errors import RdsAuditError
@@ -87,7 +88,38 @@ def _transport(exc: Any, url: str) -> tuple[str, int]:
             "endpoint (not Dashboards, not a proxy page)",
             FAILED,
         )
+    unmapped = _unmapped(exc)
+    if unmapped:
+        return f"OpenSearch at {url}: {unmapped}", FAILED
     return f"OpenSearch at {url} answered {exc.status_code}{': ' + reason if reason else ''}", FAILED
+
+
+_NO_MAPPING = re.compile(r"No mapping found for \[([^\]]+)\]")
+_FIELDDATA = re.compile(r"Fielddata is disabled on \[?([^\] ]+)\]? ")
+
+
+def _unmapped(exc: Any) -> str:
+    """A search over an index that rdsaudit's index template did not map ("all shards failed" alone says nothing):
+    which index lacks which field, and what to do."""
+    info = getattr(exc, "info", None)
+    error = info.get("error") if isinstance(info, dict) else None
+    if not isinstance(error, dict):
+        return ""
+    causes: list[Any] = list(error.get("root_cause") or [])
+    causes += [f.get("reason") for f in error.get("failed_shards") or [] if isinstance(f, dict)]
+    for cause in causes:
+        if not isinstance(cause, dict):
+            continue
+        text, index = str(cause.get("reason") or ""), cause.get("index") or "an index"
+        m = _NO_MAPPING.search(text) or _FIELDDATA.search(text)
+        if m:
+            what = f"has no mapping for {m.group(1)}" if m.re is _NO_MAPPING else f"maps {m.group(1)} as text"
+            return (
+                f"{index} {what}: it was not created from rdsaudit's index template (created before "
+                "`rdsaudit setup`, or by another tool); reindex it into an index the template maps, or give "
+                "another --index-prefix"
+            )
+    return ""
 
 
 def _aws_setup_kinds() -> tuple[type[BaseException], ...]:

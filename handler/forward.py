@@ -39,8 +39,9 @@ class Forwarded:
 
 
 def forward_event(
-    event: Any, pipeline: Pipeline, options: TransformOptions, deadline: float | None = None
+    event: Any, pipeline: Pipeline, options: TransformOptions, deadline: float | None = None, region: str | None = None
 ) -> Forwarded:
+    """`region`: the log group's, when the event was collected from another region (a replayed Kinesis record)."""
     started = time.monotonic()
     out = Forwarded()
     try:
@@ -53,7 +54,7 @@ def forward_event(
         return out
     out.message_type, out.log_group = payload.message_type, payload.log_group
     if payload.message_type != CONTROL_MESSAGE:
-        ctx = cloudwatch_context(payload.log_group, payload.log_stream, payload.owner)
+        ctx = cloudwatch_context(payload.log_group, payload.log_stream, payload.owner, region)
         actions = BatchTransformer(ctx, options).actions(payload.events)
         out.counts = pipeline.write(ctx, actions, key=payload.key, deadline=deadline)
     out.duration_ms = int((time.monotonic() - started) * 1000)

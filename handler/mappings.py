@@ -4,10 +4,14 @@ rewritten for the index prefix in use."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from handler.setup.engine import Engine
 
 _HERE = Path(__file__).resolve().parent
 _CANDIDATES = (_HERE / "_mappings", _HERE.parent / "mappings")
@@ -30,10 +34,42 @@ def _load(name: str) -> Any:
     return copy.deepcopy(json.loads(_text(name)))
 
 
-def index_template(prefix: str) -> dict[str, Any]:
-    """The composable index template, its pattern rewritten for `prefix`."""
+def index_template(prefix: str, engine: Engine | None = None) -> dict[str, Any]:
+    """The composable index template, its pattern rewritten for `prefix`, in `engine`'s variant.
+
+    mappings/index-template.json is the one definition, written for every engine rdsaudit supports (Elasticsearch
+    7.0 on); `engine` (None: that portable form) only swaps in the cheaper field types an engine has."""
     body: dict[str, Any] = _load("index-template.json")
     body["index_patterns"] = [f"{prefix}-*"]
+    if engine is not None:
+        for_engine(body, engine)
+    return body
+
+
+# What each version of mappings/index-template.json changed, for `rdsaudit setup` to say on an update.
+TEMPLATE_CHANGES = {
+    2: "best_compression codec; sql without sql.keyword and sql.lower (sql_lower: the statement's first 256 "
+    "characters, lowercase, for starts-with and exact matches; the saved searches match both); sql_fingerprint and "
+    "sql_fingerprint_hash (top statements)",
+}
+
+
+def template_upgrade(installed: int | None, new: int | None) -> str:
+    """What an update of the template brings, and what it leaves alone."""
+    versions = [v for v in sorted(TEMPLATE_CHANGES) if (installed or 1) < v <= (new or 1)]
+    what = "; ".join(f"version {v}: {TEMPLATE_CHANGES[v]}" for v in versions) or "definition changed"
+    return f"{what}. Existing indices keep their mappings (nothing is rewritten); the next daily index gets these"
+
+
+def for_engine(body: dict[str, Any], engine: Engine) -> dict[str, Any]:
+    """`body` (the portable template) in `engine`'s variant, in place.
+
+    Measured and not taken (bench/storage.py, BENCHMARKS.md): OpenSearch 2.12's match_only_text for `sql` saves a
+    fifth of the bytes but checks every phrase against _source, 80 times slower; `wildcard` (OpenSearch 2.15) keeps
+    the whole statement once more."""
+    if engine.serverless:
+        # Serverless collections manage their own storage: there is no codec to choose.
+        body["template"]["settings"]["index"].pop("codec", None)
     return body
 
 
@@ -67,21 +103,43 @@ def serverless_template(body: dict[str, Any], collection_type: str) -> dict[str,
     return body
 
 
-def ism_policy(prefix: str, retention_days: int, warm_after_days: int | None = None) -> dict[str, Any]:
-    """Delete after `retention_days`; optionally read-only and force-merged after `warm_after_days` first."""
+# A day's index takes its last live events minutes after midnight UTC, and the exporter-plus-backfill path hours
+# later: two days after its creation nothing writes to it any more, and it is merged into one segment.
+CLOSED_AFTER_DAYS = 2
+
+
+def ism_policy(
+    prefix: str,
+    retention_days: int,
+    warm_after_days: int | None = None,
+    *,
+    ultrawarm_after_days: int | None = None,
+    cold_after_days: int | None = None,
+) -> dict[str, Any]:
+    """hot → closed (read-only, force-merged to one segment: the smallest and fastest an index gets) after
+    `warm_after_days` (default CLOSED_AFTER_DAYS) → on Amazon OpenSearch Service, optionally UltraWarm and then cold
+    storage → delete after `retention_days`. A state whose age is not below the next one's is left out."""
     body: dict[str, Any] = _load("ism-policy.json")
     policy = body["policy"]
     policy["ism_template"][0]["index_patterns"] = [f"{prefix}-*"]
     hot, delete = policy["states"]
-    hot["transitions"][0]["conditions"]["min_index_age"] = f"{retention_days}d"
-    if warm_after_days is not None:
-        warm = {
-            "name": "warm",
-            "actions": [{"read_only": {}}, {"force_merge": {"max_num_segments": 1}}],
-            "transitions": [{"state_name": "delete", "conditions": {"min_index_age": f"{retention_days}d"}}],
-        }
-        hot["transitions"][0] = {"state_name": "warm", "conditions": {"min_index_age": f"{warm_after_days}d"}}
-        policy["states"] = [hot, warm, delete]
+    closed = warm_after_days if warm_after_days is not None else CLOSED_AFTER_DAYS
+    steps: list[tuple[dict[str, Any], int]] = [(hot, 0)]
+    if closed < retention_days:
+        steps.append(
+            ({"name": "closed", "actions": [{"read_only": {}}, {"force_merge": {"max_num_segments": 1}}]}, closed)
+        )
+    if ultrawarm_after_days is not None and steps[-1][1] < ultrawarm_after_days < retention_days:
+        steps.append(({"name": "ultrawarm", "actions": [{"warm_migration": {}}]}, ultrawarm_after_days))
+    if cold_after_days is not None and steps[-1][1] < cold_after_days < retention_days:
+        steps.append(
+            ({"name": "cold", "actions": [{"cold_migration": {"timestamp_field": "@timestamp"}}]}, cold_after_days)
+        )
+        delete["actions"] = [{"cold_delete": {}}]  # an index in cold storage is deleted by cold_delete
+    steps.append((delete, retention_days))
+    for (state, _), (following, age) in itertools.pairwise(steps):
+        state["transitions"] = [{"state_name": following["name"], "conditions": {"min_index_age": f"{age}d"}}]
+    policy["states"] = [state for state, _ in steps]
     return body
 
 

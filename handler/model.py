@@ -15,9 +15,10 @@ class Context(NamedTuple):
 
     log_group: str | None = None
     log_stream: str | None = None
-    owner: str | None = None
+    owner: str | None = None  # the AWS account the log group belongs to (the subscription payload's `owner`)
     cluster: str | None = None
     instance: str | None = None
+    region: str | None = None  # the log group's region, when known (organisation-wide collection: handler/collect.py)
 
 
 class RawEvent(NamedTuple):

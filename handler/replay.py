@@ -46,7 +46,7 @@ def replay_store(store: DeadLetterStore, runtime: Runtime, summary: ReplaySummar
     for location in list(store.locations("documents")):
         _replay_documents(store, location, runtime, summary, keep)
     for location in list(store.locations("payloads")):
-        remaining = [r for r in store.read(location) if not _forward(r.get("event"), runtime, summary)]
+        remaining = [r for r in store.read(location) if not _forward(r.get("event"), runtime, summary, r.get("region"))]
         if not keep:
             store.rewrite(location, remaining)
     for location in list(store.locations("activity")):
@@ -97,8 +97,9 @@ def _action(record: dict[str, Any], with_id: bool) -> Action:
     )
 
 
-def _forward(event: Any, runtime: Runtime, summary: ReplaySummary) -> bool:
-    """True when every line of the event is now indexed, present, or dead-lettered anew."""
+def _forward(event: Any, runtime: Runtime, summary: ReplaySummary, region: str | None = None) -> bool:
+    """True when every line of the event is now indexed, present, or dead-lettered anew. `region`: a Kinesis
+    record's (handler/collect.py), whose payload does not say it."""
     from handler.sources.cloudwatch import decode_subscription_event
 
     try:
@@ -107,7 +108,9 @@ def _forward(event: Any, runtime: Runtime, summary: ReplaySummary) -> bool:
         summary.unreadable += 1
         summary.failing(str(e))
         return False
-    outcome = forward_event(event, runtime.pipeline(), runtime.options)
+    outcome = forward_event(
+        event, runtime.pipeline(), runtime.options, region=region if isinstance(region, str) else None
+    )
     summary.counts.add(outcome.counts)
     if outcome.counts.pending:
         summary.failing(outcome.counts.pending_reason, outcome.counts.pending)

@@ -16,6 +16,8 @@ from handler.sinks.dead_letter import DeadLetterStore, dead_letter_store
 from handler.transforms.batch import TransformOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from opensearchpy import OpenSearch
 
     from handler.setup.engine import Engine
@@ -68,9 +70,32 @@ class Runtime:
         from handler.setup import ClusterSetup
 
         prefix = self.settings.activity_prefix if family == ACTIVITY else self.settings.index_prefix
-        body = activity_index_template(prefix) if family == ACTIVITY else index_template(prefix)
+        body = activity_index_template(prefix) if family == ACTIVITY else index_template(prefix, self.engine())
         ClusterSetup(self.client, prefix, engine=self.engine()).template(body, prefix)
         self.templates_checked.add(family)
+
+    def make_searchable(self, indices: Iterable[str]) -> str | None:
+        """Refresh the indices a command wrote, so that what it wrote is searchable when it exits (a report run right
+        after a backfill sees all of it); a line to print instead where that cannot be done."""
+        names = sorted(set(indices))
+        if not names:
+            return None
+        if self.engine().serverless:
+            return (
+                "OpenSearch Serverless has no refresh: what was written becomes searchable on the collection's own "
+                "schedule, within seconds"
+            )
+        from opensearchpy.exceptions import TransportError
+
+        try:
+            for i in range(0, len(names), 50):  # the names go in the URL
+                self.client.indices.refresh(index=",".join(names[i : i + 50]), ignore_unavailable=True)
+        except TransportError as e:
+            return (
+                f"could not refresh what was written ({e.status_code}): "
+                "it becomes searchable after the indices' refresh interval"
+            )
+        return None
 
     def engine(self) -> Engine:
         """The engine behind the endpoint, asked once per process (GET /); refuses engines too old to write to."""

@@ -35,6 +35,7 @@ class Alarms(Construct):
         period_seconds: Any,
         backfill: sfn.StateMachine | None = None,
         activity_failures: Any = None,
+        collection: Any = None,
     ) -> None:
         super().__init__(scope, construct_id)
         key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="rdsaudit alarm topic")
@@ -113,25 +114,59 @@ class Alarms(Construct):
                 activity_failures.metric_approximate_number_of_messages_visible(period=five, statistic="Maximum"),
                 "Activity Streams records Lambda gave up on: read them from the stream before its retention ends.",
             )
+        if collection is not None:
+            # Organisation-wide collection: batches given up on (pointers only, as above), and a collector falling
+            # behind its streams (IteratorAge: the age of the last record of a batch when Lambda got it).
+            alarm(
+                "CollectionOnFailureQueue",
+                collection.on_failure.metric_approximate_number_of_messages_visible(period=five, statistic="Maximum"),
+                "Collected records Lambda gave up on: read them from the stream before its retention ends.",
+            )
+            alarm(
+                "CollectionIteratorAge",
+                collection.function.metric("IteratorAge", period=five, statistic="Maximum"),
+                "The collector is more than 15 minutes behind a collecting stream: add shards or concurrency.",
+                threshold_value=15 * 60 * 1000,
+            )
         # The forwarder prints one JSON line per invocation; these count what went to the dead-letter bucket.
-        for name, pattern, value, description in (
+        filters: list[tuple[Any, str, str, str, str]] = [
             (
+                forwarder.log_group,
                 "DeadLetteredDocuments",
                 "{ $.dead_lettered > 0 }",
                 "$.dead_lettered",
                 "OpenSearch rejected documents; they are in the dead-letter bucket with the reason.",
             ),
             (
+                forwarder.log_group,
                 "DeadLetteredPayloads",
                 '{ $.payload_dead_lettered = "*" }',
                 "1",
                 "A subscription payload could not be decoded; it is in the dead-letter bucket.",
             ),
-        ):
+        ]
+        if collection is not None:  # the collector's line says the same in its own log group
+            filters += [
+                (
+                    collection.log_group,
+                    "CollectedDeadLetteredDocuments",
+                    "{ $.dead_lettered > 0 }",
+                    "$.dead_lettered",
+                    "OpenSearch rejected collected documents; they are in the dead-letter bucket with the reason.",
+                ),
+                (
+                    collection.log_group,
+                    "CollectedDeadLetteredRecords",
+                    "{ $.records_dead_lettered > 0 }",
+                    "$.records_dead_lettered",
+                    "A collected Kinesis record could not be decoded; it is in the dead-letter bucket.",
+                ),
+            ]
+        for group, name, pattern, value, description in filters:
             logs.MetricFilter(
                 self,
                 f"{name}Filter",
-                log_group=forwarder.log_group,
+                log_group=group,
                 metric_namespace=NAMESPACE,
                 metric_name=name,
                 filter_pattern=logs.FilterPattern.literal(pattern),

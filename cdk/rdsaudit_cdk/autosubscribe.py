@@ -44,17 +44,22 @@ class AutoSubscribe(Construct):
             "log-group:/aws/rds/*]",
             "Log groups of RDS clusters that do not exist yet; the function only subscribes names ending in /audit.",
         )
-        events.Rule(
-            self,
-            "NewAuditLogGroup",
-            event_pattern=events.EventPattern(
-                source=["aws.logs"],
-                detail_type=["AWS API Call via CloudTrail"],
-                detail={
-                    "eventSource": ["logs.amazonaws.com"],
-                    "eventName": ["CreateLogGroup"],
-                    "requestParameters": {"logGroupName": [{"prefix": "/aws/rds/"}]},
-                },
-            ),
-            targets=[targets.LambdaFunction(self.function)],
-        )
+        new_audit_log_group_rule(self, self.function)
+
+
+def new_audit_log_group_rule(scope: Construct, function: lambda_.IFunction) -> events.Rule:
+    """CloudTrail's CreateLogGroup of an RDS log group → the subscribe function (here and in the member stack)."""
+    return events.Rule(
+        scope,
+        "NewAuditLogGroup",
+        event_pattern=events.EventPattern(
+            source=["aws.logs"],
+            detail_type=["AWS API Call via CloudTrail"],
+            detail={
+                "eventSource": ["logs.amazonaws.com"],
+                "eventName": ["CreateLogGroup"],
+                "requestParameters": {"logGroupName": [{"prefix": "/aws/rds/"}]},
+            },
+        ),
+        targets=[targets.LambdaFunction(function)],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,11 @@ class StackConfig:
     collection_name: str = "rdsaudit"  # that collection's name
     serverless_dashboards: bool = False  # its Dashboards reachable (from the collection's network), or not at all
     reader_role_arn: str = ""  # Serverless: a role that may read the indices (data access policy)
+    collect_from: list[str] = field(default_factory=list)  # organisation-wide collection: o-… or account ids
+    collect_regions: list[str] = field(default_factory=list)  # …from these regions (default: the stack's)
+    collect_shards: int = 0  # shards per collecting stream; 0: on-demand
+    region: str = ""  # the stack's region, needed by collection (rdsaudit:region, else CDK_DEFAULT_REGION)
+    send_to: str = ""  # member stack: the central destination's ARN (region `*`: the stack's own)
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -81,6 +87,11 @@ class StackConfig:
             collection_name=str(ctx("collectionName", "rdsaudit")),
             serverless_dashboards=str(ctx("serverlessDashboards", "false")).lower() == "true",
             reader_role_arn=str(ctx("readerRoleArn", "")),
+            collect_from=list(ctx("collectFrom", [])),
+            collect_regions=list(ctx("collectRegions", [])),
+            collect_shards=int(ctx("collectShards", 0)),
+            region=str(ctx("region", "") or os.environ.get("CDK_DEFAULT_REGION", "")),
+            send_to=str(ctx("sendTo", "")).strip(),
         )
 
 
@@ -189,6 +200,24 @@ class RdsAuditStack(Stack):
                 cluster_resource_id=config.activity_cluster_id,
             )
             writers.append(activity.function.role)  # type: ignore[arg-type]
+        collection = None
+        if config.collect_from:
+            from rdsaudit_cdk.collection import Collection, check_regions, senders
+
+            organisation, accounts = senders(config.collect_from)
+            collection = Collection(
+                self,
+                "Collection",
+                search=search,
+                forwarder=forwarder,
+                organisation=organisation,
+                accounts=accounts,
+                regions=check_regions(config.collect_regions or [config.region]),
+                central_region=config.region,
+                shards=config.collect_shards,
+                params=params,
+            )
+            writers.append(collection.function.role)  # type: ignore[arg-type]
         if config.export_instances:
             exporter = Exporter(
                 self,
@@ -263,6 +292,7 @@ class RdsAuditStack(Stack):
             period_seconds=params["failed_period"].value_as_number if groups else 300,
             backfill=backfill.state_machine,
             activity_failures=activity.on_failure if activity is not None else None,
+            collection=collection,
         )
         if config.auto_subscribe:
             AutoSubscribe(self, "AutoSubscribe", forwarder=forwarder.function)

@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         print("dry run: nothing was indexed")
     else:
         print(f"checkpoint: {location}" + (" (started over: --restart)" if args.restart else ""))
+        if note := runtime.make_searchable(summary.counts.present):
+            print(note)
     if summary.failed:
         print(
             f"rdsaudit backfill: {summary.failed} of {summary.objects} objects failed (listed above); "

@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         lease_seconds=args.lease_seconds,
         index=args.index,
     )
+    written = [index for summary in results for index in summary.get("counts", {}).get("indices", {})]
+    if note := runtime.make_searchable(written):
+        print(note)
     failed = 0
     for summary in results:
         if "error" in summary:

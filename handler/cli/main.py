@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from handler.cli import backfill, export, parse, replay, setup
+from handler.cli import backfill, export, parse, replay, sessions, setup
 from handler.explain import FAILED, INTERRUPTED, USAGE, describe
 from handler.report import command as report
 
-COMMANDS = (parse, backfill, replay, setup, export, report)
+COMMANDS = (parse, backfill, replay, setup, export, report, sessions)
 
 
 class _Parser(argparse.ArgumentParser):

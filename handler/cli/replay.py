@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         for line in summary.lines():
             print("  " + line)
     failing = summary.still_failing
+    written = list(summary.counts.present)
     if args.queue:
         queue_summary = ReplaySummary()
         n = replay_queue(args.queue, runtime, queue_summary, keep=args.keep)
@@ -53,4 +54,7 @@ def run(args: argparse.Namespace) -> int:
         for line in queue_summary.lines():
             print("  " + line)
         failing += queue_summary.still_failing
+        written += queue_summary.counts.present
+    if note := runtime.make_searchable(written):
+        print(note)
     return 1 if failing else 0

@@ -14,7 +14,19 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
         "setup", parents=[common], help="index template, retention policy, roles and Dashboards objects (idempotent)"
     )
     s.add_argument("--retention-days", type=positive, default=90, help="delete daily indices after this many days")
-    s.add_argument("--warm-after-days", type=positive, help="make indices read-only and force-merge them after N days")
+    s.add_argument(
+        "--warm-after-days",
+        type=positive,
+        help="make indices read-only and force-merge them to one segment after N days (default 2)",
+    )
+    s.add_argument(
+        "--ultrawarm-after-days",
+        type=positive,
+        help="Amazon OpenSearch Service: move indices to UltraWarm after N days",
+    )
+    s.add_argument(
+        "--cold-after-days", type=positive, help="Amazon OpenSearch Service: move indices to cold storage after N days"
+    )
     s.add_argument(
         "--role-arn",
         action="append",
@@ -43,13 +55,22 @@ def run(args: argparse.Namespace) -> int:
         args.warm_after_days is None or args.warm_after_days < args.retention_days,
         f"--warm-after-days ({args.warm_after_days}) must be less than --retention-days ({args.retention_days})",
     )
+    for name in ("ultrawarm_after_days", "cold_after_days"):
+        days = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
+        require(
+            days is None or days < args.retention_days,
+            f"{flag} ({days}) must be less than --retention-days ({args.retention_days})",
+        )
     options = SetupOptions(
-        args.retention_days,
-        args.warm_after_days,
-        args.role_arn,
-        args.dashboards_url,
-        args.dry_run,
-        args.aoss_collection,
+        retention_days=args.retention_days,
+        warm_after_days=args.warm_after_days,
+        ultrawarm_after_days=args.ultrawarm_after_days,
+        cold_after_days=args.cold_after_days,
+        role_arns=args.role_arn,
+        dashboards_url=args.dashboards_url,
+        dry_run=args.dry_run,
+        aoss_collection=args.aoss_collection,
     )
     changes, requests = run_setup(settings, options, runtime_for(args).client)
     for change in changes:

@@ -52,6 +52,16 @@ class Paging:
     detail: str
 
 
+class NoIndices(Exception):
+    """The index pattern matches no index: a wrong prefix or endpoint rather than a quiet period."""
+
+
+def require_indices(client: Any, pattern: str) -> None:
+    # _resolve/index rather than GET <pattern>: rdsaudit_reader may resolve and read, not get index settings.
+    if not client.transport.perform_request("GET", f"/_resolve/index/{pattern}").get("indices"):
+        raise NoIndices(f"no index matches {pattern}")
+
+
 class Reader:
     """Searches over one index pattern, inside a point in time when the engine has one. Use as a context manager."""
 

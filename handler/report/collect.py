@@ -6,17 +6,29 @@ from typing import Any
 
 from handler.read.events import saved_search
 from handler.read.period import series_interval
+from handler.read.privileged import INTERNAL, privileged_names
 from handler.read.queries import Scope, all_of, term
-from handler.read.reader import Reader
+from handler.read.reader import Reader, require_indices
 from handler.report import bursts
 from handler.report.model import Raw, ReportOptions, Row
-from handler.report.privileged import privileged_names
+from handler.report.statements import collect_statements
+from handler.sessions.links import dashboards_path, timeline_command
+from handler.sessions.listing import list_sessions
 
-ROW_FIELDS = ["@timestamp", "user", "client", "server", "cluster", "instance", "db", "operation", "sql", "retcode"]
-
-
-class NoIndices(Exception):
-    """The index pattern matches no index: a wrong prefix or endpoint rather than a quiet quarter."""
+ROW_FIELDS = [
+    "@timestamp",
+    "user",
+    "client",
+    "server",
+    "owner",
+    "region",
+    "cluster",
+    "instance",
+    "db",
+    "operation",
+    "sql",
+    "retcode",
+]
 
 
 def _terms(field: str, missing: bool = True) -> dict[str, Any]:
@@ -32,10 +44,8 @@ def _span(bucket: dict[str, Any]) -> tuple[str, str]:
 
 
 def collect(client: Any, pattern: str, options: ReportOptions) -> Raw:
-    # _resolve/index rather than GET <pattern>: rdsaudit_reader may resolve and read, not get index settings.
-    if not client.transport.perform_request("GET", f"/_resolve/index/{pattern}").get("indices"):
-        raise NoIndices(f"no index matches {pattern}")
-    scope = Scope(options.period, options.clusters)
+    require_indices(client, pattern)
+    scope = Scope(options.period, options.clusters, accounts=options.accounts, regions=options.regions)
     raw = Raw()
     with Reader(client, pattern, options.page_size) as reader:
         raw.engine, raw.paging = reader.engine.name, reader.paging
@@ -43,15 +53,19 @@ def collect(client: Any, pattern: str, options: ReportOptions) -> Raw:
         raw.indices = [
             (b["key"]["_index"], b["doc_count"]) for b in reader.composite(scope.query(), [_terms("_index", False)])
         ]
+        # per account and region too: two accounts' clusters of one name are two rows
         raw.sources = [
-            (b["key"]["cluster"], b["key"]["instance"], b["doc_count"])
-            for b in reader.composite(scope.query(), [_terms("cluster"), _terms("instance")])
+            (b["key"]["owner"], b["key"]["region"], b["key"]["cluster"], b["key"]["instance"], b["doc_count"])
+            for b in reader.composite(
+                scope.query(), [_terms("owner"), _terms("region"), _terms("cluster"), _terms("instance")]
+            )
         ]
         raw.account_rows = list(reader.documents(scope.query(saved_search("account_changes")), ROW_FIELDS))
         raw.schema_rows = list(reader.documents(scope.query(saved_search("schema_changes")), ROW_FIELDS))
         _failed_logins(reader, scope, options, raw)
         _privileged(reader, scope, options, raw)
         _activity(reader, scope, options, raw)
+        collect_statements(reader, scope, raw)
         if raw.paging.method != "point_in_time":
             raw.total_after = reader.count(scope.query())
         raw.requests = reader.requests
@@ -82,7 +96,8 @@ def _failed_logins(reader: Reader, scope: Scope, options: ReportOptions, raw: Ra
 
 
 def _privileged(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) -> None:
-    raw.privileged_names = privileged_names(options, raw.account_rows)
+    why = "--privileged-user" if options.privileged_from_option else "default"
+    raw.privileged_names = privileged_names(options.privileged_users, raw.account_rows, why)
     names = [name for name, _ in raw.privileged_names]
     if not names:
         return
@@ -94,6 +109,13 @@ def _privileged(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) 
     raw.privileged_clients = [
         (b["key"]["user"], b["key"]["client"], b["doc_count"])
         for b in reader.composite(theirs, [_terms("user", False), _terms("client")])
+    ]
+    # RDS's own rdsadmin connects every few minutes: its sessions count only when they changed accounts
+    people = [name for name in names if name not in INTERNAL]
+    having = {"bool": {"should": [{"terms": {"user": people}}, saved_search("account_changes")]}}
+    sessions = list_sessions(reader, options.period, options.clusters, privileged_users=names, having=having)
+    raw.privileged_sessions = [
+        {**s.as_dict(), "timeline": timeline_command(s), "dashboards": dashboards_path(s)} for s in sessions
     ]
 
 

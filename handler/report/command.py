@@ -23,6 +23,13 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
     r.add_argument("--since", help="start of the period, UTC unless a zone is given (ISO 8601), included; required")
     r.add_argument("--until", help="end of the period (ISO 8601), excluded; required (except with --verify)")
     r.add_argument("--cluster", action="append", default=[], help="only this cluster or instance (repeatable)")
+    r.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        help="only this AWS account id (repeatable); with --cluster, that account's cluster of that name",
+    )
+    r.add_argument("--region", action="append", default=[], help="only log groups of this region (repeatable)")
     r.add_argument("--out", help="file to write (default: rdsaudit-report-SINCE-UNTIL.FORMAT); - for stdout")
     r.add_argument("--format", choices=("html", "json", "md"), help="default: from --out's extension, else html")
     r.add_argument(
@@ -69,7 +76,8 @@ def _verify(path: str) -> int:
 
 def _options(args: argparse.Namespace) -> Any:
     from handler.read.period import BusinessHours, load_zone, make_period, parse_days, parse_hours
-    from handler.report.model import DEFAULT_PRIVILEGED, ReportOptions
+    from handler.read.privileged import DEFAULT_PRIVILEGED
+    from handler.report.model import ReportOptions
 
     for option, value, low in (
         ("--burst-failures", args.burst_failures, 2),
@@ -84,6 +92,8 @@ def _options(args: argparse.Namespace) -> Any:
     return ReportOptions(
         period=make_period(args.since, args.until),
         clusters=tuple(args.cluster),
+        accounts=_accounts(args.account),
+        regions=tuple(args.region),
         privileged_users=tuple(dict.fromkeys(args.privileged_user)) or DEFAULT_PRIVILEGED,
         privileged_from_option=bool(args.privileged_user),
         hours=BusinessHours(start, end, parse_days(args.business_days), args.timezone),
@@ -91,6 +101,13 @@ def _options(args: argparse.Namespace) -> Any:
         burst_window_seconds=args.burst_window,
         page_size=args.page_size,
     )
+
+
+def _accounts(values: list[str]) -> tuple[str, ...]:
+    for value in values:
+        if not (len(value) == 12 and value.isdigit()):
+            raise ValueError(f"--account must be a 12-digit AWS account id, got {value!r}")
+    return tuple(values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,8 +144,9 @@ def run(args: argparse.Namespace) -> int:
 
 def produce(settings: Any, options: Any, fmt: str, top: int = 25, client: Any = None) -> str:
     from handler.errors import InputError
+    from handler.read.queries import Scope
+    from handler.read.reader import NoIndices
     from handler.report.build import make_report, render
-    from handler.report.collect import NoIndices
 
     if client is None:
         from handler.sinks.opensearch import build_client
@@ -141,10 +159,12 @@ def produce(settings: Any, options: Any, fmt: str, top: int = 25, client: Any = 
         raise InputError(f"{e} on {settings.opensearch_url} (check RDSAUDIT_INDEX_PREFIX or --index-prefix)") from e
     if report["data"]["coverage"]["documents"] == 0:
         # Evidence that nothing happened must not come from a typo: say it, and go on.
-        clusters = f" for {', '.join(options.clusters)}" if options.clusters else ""
+        clusters = Scope(
+            options.period, options.clusters, accounts=options.accounts, regions=options.regions
+        ).describe()
         print(
             f"rdsaudit report: warning: no documents in {pattern} for the period{clusters}: the report is empty "
-            "(check --since/--until, --cluster and the index prefix)",
+            "(check --since/--until, --cluster, --account, --region and the index prefix)",
             file=sys.stderr,
         )
     return render(report, fmt, top)

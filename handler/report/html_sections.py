@@ -118,6 +118,28 @@ def privileged(p: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def privileged_sessions(p: dict[str, Any]) -> str:
+    rows = [
+        [
+            txt(labels.when(s["start"]), "time"),
+            txt(labels.when(s["end"]), "time"),
+            txt(", ".join(s["users"])),
+            txt(labels.name(s["client"])),
+            txt(labels.session_place(s)),
+            num(s["events"]),
+            num(s["account_changes"]),
+            num(s["schema_changes"]),
+            num(s["failed_statements"]),
+            txt(labels.session_flags(s)),
+            (f"<code>{e(s['timeline'])}</code><br><small>Dashboards: <code>{e(s['dashboards'])}</code></small>", ""),
+        ]
+        for s in p["sessions"]
+    ]
+    headers = ["start (UTC)", "end (UTC)", "account", "client", "server #connection", "events", "account changes",
+               "schema changes", "failed statements", "notes", "timeline"]  # fmt: skip
+    return f"<p>{e(labels.SESSIONS_LEAD)}</p>" + table(headers, rows, numeric=[5, 6, 7, 8])
+
+
 def outside_hours(o: dict[str, Any], top: int) -> str:
     parts = [
         f"<p>Business hours: {e(o['business_hours'])}. {o['events']:,} events outside them, including "
@@ -169,3 +191,25 @@ def new_clients(n: dict[str, Any]) -> str:
             ["client", "first seen (UTC)", "last seen (UTC)", "events", "failed logins", "users"], rows, numeric=[3, 4]
         )
     )
+
+
+def top_statements(s: dict[str, Any], top: int) -> str:
+    headers = ["statement (literals as ?)", "fingerprint hash", "events", "failures", "users"]
+
+    def rows(items: list[dict[str, Any]], users: bool = True) -> list[list[tuple[str, str]]]:
+        out = []
+        for i in items[:top]:
+            row = [txt(i["fingerprint"], "sql"), txt(i["hash"]), num(i["events"]), num(i["failures"])]
+            if users:
+                row.append(txt(", ".join(f"{labels.name(u['user'])} ({u['events']:,})" for u in i["users"])))
+            out.append(row)
+        return out
+
+    parts = [f"<p>{e(labels.statements_lead(s))}</p>", "<h3>By count</h3>"]
+    parts.append(table(headers, rows(s["by_count"]), numeric=[2, 3]))
+    parts += ["<h3>By failures</h3>", table(headers, rows(s["by_failures"]), numeric=[2, 3])]
+    parts.append("<h3>By user</h3>")
+    for u in s["by_user"][:top]:
+        parts.append(f"<h4>{e(labels.name(u['user']))} ({u['events']:,} statements)</h4>")
+        parts.append(table(headers[:4], rows(u["statements"], users=False), numeric=[2, 3]))
+    return "".join(parts)

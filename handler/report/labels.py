@@ -9,9 +9,33 @@ TITLES = {
     "schema_changes": "Schema changes (DDL)",
     "failed_logins": "Failed logins",
     "privileged_activity": "Activity of privileged accounts",
+    "privileged_sessions": "Sessions with privileged activity",
     "outside_business_hours": "Activity outside business hours",
     "new_clients": "Clients seen for the first time",
+    "top_statements": "Top statements",
 }
+
+
+SESSIONS_LEAD = (
+    "Each session (one connection from login to logout) in which a privileged account had an event in the period "
+    "(RDS's own rdsadmin only when it changed accounts or privileges), once, newest first. Its timeline: the "
+    "command shown, or Discover on the saved search `rdsaudit: one session` at the path shown (after the "
+    "Dashboards URL)."
+)
+
+
+def session_place(s: dict[str, Any]) -> str:
+    return f"{s['server']} #{s['connid']}"
+
+
+def session_flags(s: dict[str, Any]) -> str:
+    marks = [
+        "login failed" if s["login_failed"] else "",
+        "" if s["closed"] else "no DISCONNECT seen",
+        "no CONNECT seen" if s["start_seen"] == "first event seen" else "",
+        *(n for n in s["notes"] if n.startswith(("longer than", "started before", "went on after", "the server"))),
+    ]
+    return "; ".join(m for m in marks if m)
 
 
 def when(timestamp: str | None) -> str:
@@ -26,10 +50,12 @@ def result(retcode: Any) -> str:
 
 
 def place(row: dict[str, Any]) -> str:
+    """`cluster / instance`, after the account (and region) when the documents have one: clusters of one name in
+    two accounts are not one."""
     cluster, instance = row.get("cluster"), row.get("instance")
-    if cluster and instance:
-        return f"{cluster} / {instance}"
-    return str(cluster or instance or "")
+    where = f"{cluster} / {instance}" if cluster and instance else str(cluster or instance or "")
+    origin = " ".join(str(v) for v in (row.get("account"), row.get("region")) if v)
+    return f"{origin}: {where}" if origin else where
 
 
 def name(value: Any) -> str:
@@ -52,6 +78,16 @@ def statement(row: dict[str, Any]) -> str:
     text = str(row.get("statement") or "")
     if row.get("operation") not in (None, "QUERY") and text and " " not in text.strip():
         return f"{row['operation']} table {row.get('db') or '?'}.{text}"
+    return text
+
+
+def statements_lead(s: dict[str, Any]) -> str:
+    text = f"{s['events']:,} statements in {s['distinct']:,} shapes (fingerprints: literals replaced by ?)."
+    if s["without_fingerprint"]:
+        text += (
+            f" {s['without_fingerprint']:,} statements are in indices written before fingerprints existed"
+            " (template version 1) and are not grouped here."
+        )
     return text
 
 

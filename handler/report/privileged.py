@@ -1,34 +1,35 @@
-"""Privileged accounts: which they are, and what they did. Pure.
-
-There is no field saying who the master user is, so besides the configured names (defaults: admin, root,
-rdsadmin) every user who ran an account or privilege statement in the period counts as privileged: only an
-account able to manage accounts can do that, and a refused attempt is worth a look too.
-"""
+"""Privileged accounts' activity, for the report. Pure. Which accounts are privileged: handler/read/privileged.py."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from typing import Any
 
-from handler.report.model import Raw, ReportOptions, Row
-
-DETECTED = "ran account or privilege statements"
-
-
-def privileged_names(options: ReportOptions, account_rows: Iterable[Row]) -> list[tuple[str, str]]:
-    why = "--privileged-user" if options.privileged_from_option else "default"
-    names: dict[str, str] = dict.fromkeys(options.privileged_users, why)
-    for row in account_rows:
-        user = row.get("user")
-        if user and user not in names:
-            names[str(user)] = DETECTED
-    return sorted(names.items())
-
+from handler.report.model import Raw
 
 CONNECTS = {"CONNECT"}
 FAILED = {"FAILED_CONNECT"}
 STATEMENTS = {"QUERY"}
+
+
+SESSION_FIELDS = (
+    "key", "server", "connid", "cluster", "instance", "user", "users", "client", "start", "end", "duration_seconds",
+    "start_seen", "end_seen", "closed", "events", "failed_statements", "login_failed", "notes", "timeline",
+    "dashboards",
+)  # fmt: skip
+
+
+def sessions_section(raw: Raw) -> dict[str, Any]:
+    """Each session with privileged activity once, newest first, with its timeline one step away."""
+    sessions = [
+        {
+            **{name: s[name] for name in SESSION_FIELDS},
+            "account_changes": len(s["account_changes"]),
+            "schema_changes": len(s["schema_changes"]),
+        }
+        for s in raw.privileged_sessions
+    ]
+    return {"count": len(sessions), "sessions": sessions}
 
 
 def privileged_section(raw: Raw) -> dict[str, Any]:

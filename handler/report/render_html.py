@@ -37,6 +37,8 @@ def _coverage(c: dict[str, Any], sha: str) -> str:
         ("Engine", c["engine"]),
         ("Index pattern", c["index_pattern"]),
         ("Clusters / instances", ", ".join(c["clusters_filter"]) or "all"),
+        ("Accounts", ", ".join(c.get("accounts_filter", [])) or "all"),
+        ("Regions", ", ".join(c.get("regions_filter", [])) or "all"),
         ("Documents in the period", f"{c['documents']:,}"),
         ("Paging", labels.paging(c)),
         ("Consistency", labels.consistency(c)),
@@ -59,9 +61,12 @@ def _coverage(c: dict[str, Any], sha: str) -> str:
         + "</ul>"
     )
     sources = table(
-        ["cluster", "instance", "documents"],
-        ([txt(labels.name(s["cluster"])), txt(labels.name(s["instance"])), num(s["documents"])] for s in c["sources"]),
-        numeric=[2],
+        ["account", "region", "cluster", "instance", "documents"],
+        (
+            [*(txt(labels.name(s[k])) for k in ("account", "region", "cluster", "instance")), num(s["documents"])]
+            for s in c["sources"]
+        ),
+        numeric=[4],
     )
     return (
         f"{facts_html}<h3>Clusters and instances</h3>{sources}"
@@ -146,10 +151,14 @@ def render_html(report: dict[str, Any], top: int = 25) -> str:
         html_sections.failed_logins(d["failed_logins"], top),
         _h2("privileged_activity", t["privileged_activity"]),
         html_sections.privileged(d["privileged_activity"]),
+        _h2("privileged_sessions", t["privileged_sessions"]),
+        html_sections.privileged_sessions(d["privileged_sessions"]),
         _h2("outside_business_hours", t["outside_business_hours"]),
         html_sections.outside_hours(d["outside_business_hours"], top),
         _h2("new_clients", t["new_clients"]),
         html_sections.new_clients(d["new_clients"]),
+        _h2("top_statements", t["top_statements"]),
+        html_sections.top_statements(d["top_statements"], top),
         _h2("definitions", "Definitions"),
         _definitions(c),
     ]

@@ -68,6 +68,25 @@ def _changes(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def _statements(s: dict[str, Any], title: str, top: int) -> list[str]:
+    def rows(items: list[dict[str, Any]]) -> list[list[Any]]:
+        return [
+            [_code(i["fingerprint"]), f"`{i['hash']}`", f"{i['events']:,}", f"{i['failures']:,}",
+             ", ".join(f"{labels.name(u['user'])} ({u['events']:,})" for u in i.get("users", []))]
+            for i in items[:top]
+        ]  # fmt: skip
+
+    headers = ["statement (literals as ?)", "fingerprint hash", "events", "failures", "users"]
+    out = [f"## {title}", "", labels.statements_lead(s), ""]
+    out += ["### By count", "", *_table(headers, rows(s["by_count"]))]
+    out += ["### By failures", "", *_table(headers, rows(s["by_failures"]))]
+    out += ["### By user", ""]
+    for u in s["by_user"][:top]:
+        out += [f"**{labels.name(u['user'])}** ({u['events']:,} statements)", ""]
+        out += _table(headers[:4], [r[:4] for r in rows(u["statements"])])
+    return out
+
+
 def render_md(report: dict[str, Any], top: int = 25) -> str:
     d, sha = report["data"], report["sha256"]
     c, f, p = d["coverage"], d["failed_logins"], d["privileged_activity"]
@@ -79,6 +98,8 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
         f"**Period (UTC):** {labels.when(period['since'])} — {labels.when(period['until'])} (until excluded)  ",
         f"**Endpoint:** {c['endpoint']} · **engine:** {c['engine']} · **index pattern:** `{c['index_pattern']}` · "
         f"**clusters / instances:** {', '.join(c['clusters_filter']) or 'all'}  ",
+        f"**accounts:** {', '.join(c.get('accounts_filter', [])) or 'all'}  ",
+        f"**regions:** {', '.join(c.get('regions_filter', [])) or 'all'}  ",
         f"**Documents:** {c['documents']:,} · **generated:** {labels.when(c['generated_at'])} UTC · "
         f"**rdsaudit** {c['rdsaudit_version']}  ",
         f"**Paging:** {labels.paging(c)}  ",
@@ -87,8 +108,11 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
         "",
         *_table(["index", "documents"], ([i["index"], f"{i['documents']:,}"] for i in c["indices"])),
         *_table(
-            ["cluster", "instance", "documents"],
-            ([labels.name(s["cluster"]), labels.name(s["instance"]), f"{s['documents']:,}"] for s in c["sources"]),
+            ["account", "region", "cluster", "instance", "documents"],
+            (
+                [*(labels.name(s[k]) for k in ("account", "region", "cluster", "instance")), f"{s['documents']:,}"]
+                for s in c["sources"]
+            ),
         ),
         f"## {t['account_changes']}",
         "",
@@ -146,6 +170,41 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
                 for u in p["users"]
             ),
         ),
+        f"## {t['privileged_sessions']}",
+        "",
+        labels.SESSIONS_LEAD,
+        "",
+        *_table(
+            [
+                "start (UTC)",
+                "end (UTC)",
+                "account",
+                "client",
+                "server #connection",
+                "events",
+                "account changes",
+                "schema changes",
+                "failed statements",
+                "notes",
+                "timeline",
+            ],
+            (
+                [
+                    labels.when(s["start"]),
+                    labels.when(s["end"]),
+                    ", ".join(s["users"]),
+                    labels.name(s["client"]),
+                    labels.session_place(s),
+                    f"{s['events']:,}",
+                    s["account_changes"],
+                    s["schema_changes"],
+                    s["failed_statements"],
+                    labels.session_flags(s),
+                    f"`{s['timeline']}` · [Dashboards]({s['dashboards']})",
+                ]
+                for s in d["privileged_sessions"]["sessions"]
+            ),
+        ),
         f"## {t['outside_business_hours']}",
         "",
         f"Business hours: {o['business_hours']}. {o['events']:,} events outside them, including "
@@ -171,6 +230,7 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
                 for c2 in n["new"]
             ),
         ),
+        *_statements(d["top_statements"], t["top_statements"], top),
         "## Definitions",
         "",
         *_table(

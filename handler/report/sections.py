@@ -11,7 +11,8 @@ from handler.read.events import SAVED_SEARCHES, lucene
 from handler.read.period import DAY_NAMES, bucket_starts, iso, parse_timestamp, series_interval
 from handler.report import bursts
 from handler.report.model import Raw, ReportOptions, Row
-from handler.report.privileged import privileged_section
+from handler.report.privileged import privileged_section, sessions_section
+from handler.report.statements import top_statements
 from handler.transforms.sql_secrets import mask_sql
 
 FORMAT = "rdsaudit-report/1"
@@ -28,8 +29,10 @@ def build_data(
         "schema_changes": table(raw.schema_rows, options),
         "failed_logins": failed_logins(raw, options),
         "privileged_activity": privileged_section(raw),
+        "privileged_sessions": sessions_section(raw),
         "outside_business_hours": outside_hours(raw, options),
         "new_clients": new_clients(raw, options),
+        "top_statements": top_statements(raw),
     }
 
 
@@ -55,6 +58,8 @@ def coverage(
         "engine": raw.engine,
         "index_pattern": pattern,
         "clusters_filter": list(options.clusters),
+        "accounts_filter": list(options.accounts),
+        "regions_filter": list(options.regions),
         "paging": {
             "method": raw.paging.method,
             "detail": raw.paging.detail,
@@ -65,8 +70,8 @@ def coverage(
         "documents": raw.total,
         "indices": [{"index": name, "documents": n} for name, n in sorted(raw.indices)],
         "sources": [
-            {"cluster": c, "instance": i, "documents": n}
-            for c, i, n in sorted(raw.sources, key=lambda s: (s[0] or "", s[1] or ""))
+            {"account": a, "region": r, "cluster": c, "instance": i, "documents": n}
+            for a, r, c, i, n in sorted(raw.sources, key=lambda s: tuple(v or "" for v in s[:4]))
         ],
         "generated_at": generated_at,
         "rdsaudit_version": version,
@@ -88,6 +93,8 @@ def table(rows: list[Row], options: ReportOptions) -> dict[str, Any]:
                 "time": row["@timestamp"],
                 "user": row.get("user"),
                 "client": row.get("client"),
+                "account": row.get("owner"),
+                "region": row.get("region"),
                 "cluster": row.get("cluster"),
                 "instance": row.get("instance") or row.get("server"),
                 "db": row.get("db"),

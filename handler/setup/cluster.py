@@ -13,7 +13,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from handler.mappings import index_template, ism_policy, legacy_template, security_roles, serverless_template
+from handler.mappings import (
+    index_template,
+    ism_policy,
+    legacy_template,
+    security_roles,
+    serverless_template,
+    template_upgrade,
+)
 from handler.setup.engine import Engine, detect
 
 logger = logging.getLogger("rdsaudit")
@@ -27,6 +34,7 @@ ISM_PLUGINS = {
     "opendistro_index_management": "_opendistro",
 }
 SECURITY_PLUGINS = {"opensearch-security": "_plugins", "opendistro_security": "_opendistro"}
+_STATE_WORDS = {"closed": "read-only and force-merged", "ultrawarm": "UltraWarm", "cold": "cold storage"}
 # The error types an engine gives for "no template by that name" (as opposed to "no such API").
 _MISSING_TEMPLATE = {"resource_not_found_exception", "index_template_missing_exception"}
 
@@ -99,9 +107,9 @@ class ClusterSetup:
 
     def template(self, body: dict[str, Any] | None = None, name: str | None = None) -> Change:
         """The audit template, or another (`body`, `name`) such as the Activity Streams one."""
-        body = body if body is not None else index_template(self.prefix)
-        name = name or self.prefix
         engine = self.engine()
+        body = body if body is not None else index_template(self.prefix, engine)
+        name = name or self.prefix
         if engine.generates_ids:
             body = serverless_template(body, engine.collection_type)
         # The cluster normalises what it stores, so compare a checksum kept in _meta rather than the bodies.
@@ -133,7 +141,8 @@ class ClusterSetup:
         found = self.client.transport.perform_request("GET", path, params={"ignore": 404})
         current = found.get(name) if isinstance(found, dict) else None
         meta = (current or {}).get("mappings", {}).get("_meta") if current else None
-        return self._put_template(path, legacy_template(body), name, {"_meta": meta} if current else None, body)
+        kept = {"_meta": meta, "version": current.get("version")} if current else None
+        return self._put_template(path, legacy_template(body), name, kept, body)
 
     def _put_template(
         self, path: str, payload: dict[str, Any], name: str, current: dict[str, Any] | None, body: dict[str, Any]
@@ -150,9 +159,18 @@ class ClusterSetup:
                 logger.warning("index template %s differs from this version's but cannot be updated: %s", path, e)
                 return Change(f"index template {name}", "unchanged", "differs; not allowed to update")
             raise
-        return Change(f"index template {name}", action, f"{body['index_patterns'][0]} with dynamic: false")
+        detail = f"{body['index_patterns'][0]} with dynamic: false"
+        if current is not None:
+            detail += "; " + template_upgrade(current.get("version"), body.get("version"))
+        return Change(f"index template {name}", action, detail)
 
-    def ism(self, retention_days: int, warm_after_days: int | None = None) -> Change:
+    def ism(
+        self,
+        retention_days: int,
+        warm_after_days: int | None = None,
+        ultrawarm_after_days: int | None = None,
+        cold_after_days: int | None = None,
+    ) -> Change:
         what = f"ISM policy {self.prefix}-retention"
         engine = self.engine()
         if engine.serverless:
@@ -160,7 +178,13 @@ class ClusterSetup:
         base = self._plugin_prefix(ISM_PLUGINS)
         if base is None:
             return Change(what, "skipped", "index management plugin not installed")
-        body = ism_policy(self.prefix, retention_days, warm_after_days)
+        body = ism_policy(
+            self.prefix,
+            retention_days,
+            warm_after_days,
+            ultrawarm_after_days=ultrawarm_after_days,
+            cold_after_days=cold_after_days,
+        )
         note = ""
         if engine.distribution == "elasticsearch" and engine.version < (7, 10):
             # ism_template came with Open Distro 1.13 (Elasticsearch 7.10); older plugins refuse the field.
@@ -172,8 +196,13 @@ class ClusterSetup:
             return Change(what, "unchanged")
         if current is not None:
             path += f"?if_seq_no={current['_seq_no']}&if_primary_term={current['_primary_term']}"
-        detail = f"delete after {retention_days} days" + (
-            f", read-only after {warm_after_days}" if warm_after_days else ""
+        ages = {
+            t["state_name"]: t["conditions"]["min_index_age"]
+            for s in body["policy"]["states"]
+            for t in s["transitions"]
+        }
+        detail = f"delete after {retention_days} days" + "".join(
+            f", {_STATE_WORDS[name]} after {age.rstrip('d')}" for name, age in ages.items() if name != "delete"
         )
         return Change(what, self._write("PUT", path, body, current is not None), detail + note)
 

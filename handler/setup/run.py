@@ -13,7 +13,9 @@ from handler.setup.engine import for_settings
 @dataclass(frozen=True)
 class SetupOptions:
     retention_days: int = 90
-    warm_after_days: int | None = None
+    warm_after_days: int | None = None  # read-only and force-merged (default: mappings.CLOSED_AFTER_DAYS)
+    ultrawarm_after_days: int | None = None  # Amazon OpenSearch Service only
+    cold_after_days: int | None = None  # Amazon OpenSearch Service only
     role_arns: list[str] = field(default_factory=list)  # IAM roles that write (forwarder, backfill, …)
     dashboards_url: str | None = None
     dry_run: bool = False
@@ -50,7 +52,11 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
             lifecycle_policy(engine, options.aoss_collection, prefixes, options.retention_days, dry_run=options.dry_run)
         )
     else:
-        changes.append(cluster.ism(options.retention_days, options.warm_after_days))
+        changes.append(
+            cluster.ism(
+                options.retention_days, options.warm_after_days, options.ultrawarm_after_days, options.cold_after_days
+            )
+        )
     changes += cluster.roles(options.role_arns)
     if options.dashboards_url:
         from handler.setup.dashboards import dashboards_session, default_index_pattern, import_saved_objects

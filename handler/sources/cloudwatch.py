@@ -57,10 +57,16 @@ def decode_subscription_event(event: Any) -> SubscriptionPayload:
         compressed = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
         raise DecodeError(f"'awslogs.data' is not valid base64: {e}") from None
+    return decode_compressed(compressed, "'awslogs.data'", payload_key(event))
+
+
+def decode_compressed(compressed: bytes, what: str, key: str) -> SubscriptionPayload:
+    """A gzip-compressed subscription payload, as CloudWatch Logs puts it in a Kinesis record or (base64-encoded) in
+    a Lambda event. `what` names the input in the reasons; `key` names its dead letters. Raises DecodeError."""
     try:
         text = gzip.decompress(compressed)
     except (OSError, EOFError, zlib.error) as e:
-        raise DecodeError(f"'awslogs.data' is not valid gzip: {e}") from None
+        raise DecodeError(f"{what} is not valid gzip: {e}") from None
     try:
         payload = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -69,7 +75,7 @@ def decode_subscription_event(event: Any) -> SubscriptionPayload:
             payload = json.loads(text)
         except (ValueError, RecursionError) as e:
             raise DecodeError(f"payload is not valid JSON: {str(e)[:200]}") from None
-    return parse_payload(payload, payload_key(event))
+    return parse_payload(payload, key)
 
 
 def parse_payload(payload: Any, key: str) -> SubscriptionPayload:
@@ -106,7 +112,14 @@ def _optional_str(payload: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
-def encode_subscription_event(
+def encode_subscription_event(lines: list[str] | list[tuple[str, int]], **fields: Any) -> dict[str, Any]:
+    """Build an event exactly as CloudWatch Logs delivers it to a subscribed Lambda (demo, tests, replay): the
+    payload of `encode_payload` (same arguments), base64-encoded in `awslogs.data`."""
+    data = encode_payload(lines, **fields)
+    return {"awslogs": {"data": base64.b64encode(data).decode("ascii")}}
+
+
+def encode_payload(
     lines: list[str] | list[tuple[str, int]],
     *,
     log_group: str,
@@ -114,8 +127,8 @@ def encode_subscription_event(
     owner: str = "123456789012",
     message_type: str = DATA_MESSAGE,
     first_id: int = 0,
-) -> dict[str, Any]:
-    """Build an event exactly as CloudWatch Logs delivers it to a subscribed Lambda (demo, tests, replay).
+) -> bytes:
+    """The gzip-compressed payload, as CloudWatch Logs puts it into a Kinesis record through a destination.
 
     `lines` are messages, or (message, epoch ms) pairs; without a time, the event time is now.
     """
@@ -135,5 +148,4 @@ def encode_subscription_event(
         "subscriptionFilters": ["rdsaudit"],
         "logEvents": events,
     }
-    data = gzip.compress(json.dumps(body).encode("utf-8", "surrogatepass"))
-    return {"awslogs": {"data": base64.b64encode(data).decode("ascii")}}
+    return gzip.compress(json.dumps(body).encode("utf-8", "surrogatepass"))

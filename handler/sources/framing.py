@@ -152,14 +152,20 @@ def is_blank(line: str) -> bool:
 
 
 def raw_events(lines: Iterable[bytes]) -> Iterator[RawEvent]:
-    """Lines of a raw audit file; blank lines skipped."""
+    """Lines of a raw audit file; blank lines skipped.
+
+    A line may carry CloudWatch's `YYYY-MM-DDTHH:MM:SS.mmmZ ` prefix on its own (copied from the console or from
+    `aws logs filter-log-events` output into a raw file): no audit line starts with an ISO-8601 time, so the
+    prefix is stripped wherever it is, and its time kept as the line's event time. Unlike an export object there
+    are no continuation lines here: each line is one record.
+    """
     for data in lines:
         # A download page over 1 MB ends in TRUNCATION_MARKER, and the rest of its last line is gone. The line is
         # kept as it is, marker included: it cannot parse, so it is indexed flagged and says itself what happened,
         # instead of passing for a complete line.
-        line = decode_line(data).rstrip("\r")
-        if not is_blank(line):
-            yield RawEvent(line, None)
+        line, timestamp_ms = split_export_prefix(decode_line(data).rstrip("\r"))
+        if not is_blank(line):  # as in an export object, a prefix with an empty message is no event
+            yield RawEvent(line, timestamp_ms)
 
 
 def _export_events(lines: Iterator[bytes]) -> Iterator[RawEvent]:

@@ -9,7 +9,8 @@
  *   - connection and query ids of 1-18 ASCII digits;
  *   - a quoted object whose last quote is not preceded by a backslash and is followed by a comma, and whose
  *     every backslash starts one of the plugin's escapes (\\ \' \n \r \t \b \f); or an unquoted object;
- *   - a return code that is empty or 1-9 ASCII digits.
+ *   - a return code that is empty or 1-9 ASCII digits, alone or followed by `,TYPE` or `,,` (nothing else);
+ *   - no unquoted QUERY object (a comma in a database name moved it: the Python parser reads its anchors).
  * tests/unit/test_accelerator.py compares it with the pure-Python parser; python -m handler.transforms.accelerator
  * builds it.
  */
@@ -78,6 +79,10 @@ typedef struct {
             tail = last + 2;                                                                                 \
         }                                                                                                    \
         else {                                                                                               \
+            /* an unquoted QUERY object: a comma in the database name moved it (Python decides) */           \
+            if (p->field_end[6] - p->field[6] == 5 && s[p->field[6]] == 'Q' && s[p->field[6] + 1] == 'U' &&  \
+                s[p->field[6] + 2] == 'E' && s[p->field[6] + 3] == 'R' && s[p->field[6] + 4] == 'Y')         \
+                return 0;                                                                                    \
             for (comma = rest; comma < n && s[comma] != ','; comma++)                                        \
                 ;                                                                                            \
             if (comma >= n)                                                                                  \
@@ -96,6 +101,9 @@ typedef struct {
             p->type = comma + 1;                                                                             \
             for (p->type_end = p->type; p->type_end < n && s[p->type_end] != ','; p->type_end++)             \
                 ;                                                                                            \
+            /* only `code,TYPE` and `code,,`: any other tail may be a comma in a name (Python decides) */    \
+            if (p->type_end < n ? (p->type_end != p->type || p->type_end + 1 != n) : p->type_end == p->type) \
+                return 0;                                                                                    \
         }                                                                                                    \
         if (p->quoted)                                                                                       \
             for (i = p->obj; i < p->obj_end; i++)                                                            \

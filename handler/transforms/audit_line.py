@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from handler.transforms.anchors import CONNECTION_TYPES, KNOWN_OPS, QUERY, readings
 from handler.transforms.unescape import unescape
 
 AURORA = "aurora"
@@ -188,6 +189,8 @@ def parse_line(line: str) -> AuditRecord | ParseFailure:
     if _scan is None or (scanned := _scan(line)) is None:
         return parse_line_python(line)
     ts_raw, server, user, client, connid, queryid, operation, db, obj, retcode, ctype = scanned
+    if operation not in KNOWN_OPS or (ctype and ctype not in CONNECTION_TYPES):
+        return parse_line_python(line)  # perhaps a comma in a name: the anchors decide
     when = _timestamp(ts_raw)
     if isinstance(when, ParseFailure):
         return when
@@ -200,11 +203,13 @@ def parse_line(line: str) -> AuditRecord | ParseFailure:
     return _record(AuditRecord, fields)
 
 
-def parse_line_python(line: str) -> AuditRecord | ParseFailure:
+def parse_line_python(line: str, strict: bool = True) -> AuditRecord | ParseFailure:
     """The parser, and the reference the compiled scanner is tested against.
 
     Written for speed (it runs once per line): the common shapes are decided inline with C-level string methods,
-    and the rare ones go to the helpers above; the table and property tests pin the behaviour.
+    and the rare ones go to the helpers above; the table and property tests pin the behaviour. A line whose split
+    the anchors must check (a comma in a name shifts fields) goes to `_anchored`; `strict=False` is the split
+    without those checks, what a line with no anchored reading is read as.
     """
     parts = line.split(",", 8)
     if len(parts) < 9:
@@ -221,13 +226,13 @@ def parse_line_python(line: str) -> AuditRecord | ParseFailure:
     else:
         connid = _to_int(connid_raw)
         if connid is None:
-            return ParseFailure(f"connection id is not an integer: {connid_raw[:40]!r}")
+            return _anchored(line, when, ParseFailure(f"connection id is not an integer: {connid_raw[:40]!r}"))
     if queryid_raw.isdigit() and queryid_raw.isascii() and len(queryid_raw) < 19:
         queryid: int | None = int(queryid_raw)
     else:
         queryid = _to_int(queryid_raw)
         if queryid is None:
-            return ParseFailure(f"query id is not an integer: {queryid_raw[:40]!r}")
+            return _anchored(line, when, ParseFailure(f"query id is not an integer: {queryid_raw[:40]!r}"))
 
     fields: list[str] | None = None
     if rest[:1] == "'":
@@ -242,16 +247,18 @@ def parse_line_python(line: str) -> AuditRecord | ParseFailure:
         if fields is None:
             found = _quoted_object(rest)
             if found is None:
-                return ParseFailure("unterminated quoted object")
+                return _anchored(line, when, ParseFailure("unterminated quoted object"))
             obj, tail = found
             if tail is None:
-                return ParseFailure("missing return code field")
+                return _anchored(line, when, ParseFailure("missing return code field"))
             fields = tail.split(",")
     else:
         obj, sep, tail_text = rest.partition(",")
         if not sep:
-            return ParseFailure("missing return code field")
+            return _anchored(line, when, ParseFailure("missing return code field"))
         fields = tail_text.split(",")
+        if operation == QUERY and strict:  # a QUERY's object is quoted: a comma in the database name moved it
+            return _anchored(line, when, None)
 
     retcode_raw = fields[0]
     if not retcode_raw:
@@ -261,14 +268,46 @@ def parse_line_python(line: str) -> AuditRecord | ParseFailure:
     else:
         retcode = _to_int(retcode_raw)
         if retcode is None or not -(2**31) <= retcode < 2**31:
-            return ParseFailure(f"return code is not an integer: {retcode_raw[:40]!r}")
+            return _anchored(line, when, ParseFailure(f"return code is not an integer: {retcode_raw[:40]!r}"))
 
     connection_type = ""
-    if dialect != AURORA and len(fields) >= 2:
-        dialect = RDS_MYSQL
-        connection_type = fields[1]
+    n_fields = len(fields)
+    if n_fields > 1:
+        # The plugin's tails are `code`, `code,TYPE` and `code,,`; anything else (`n,1,` → "retcode 1") is what a
+        # comma in a name makes of a line, and so is an operation that is no keyword.
+        if strict and not (
+            (fields[1] in CONNECTION_TYPES) if n_fields == 2 else (n_fields == 3 and not fields[1] and not fields[2])
+        ):
+            return _anchored(line, when, None)
+        if dialect != AURORA:
+            dialect = RDS_MYSQL
+            connection_type = fields[1]
+    if operation not in KNOWN_OPS and strict:
+        return _anchored(line, when, None)
 
     return _record(
         AuditRecord,
         (timestamp, day, dialect, server, user, client, connid, queryid, operation, db, obj, retcode, connection_type),
     )
+
+
+def _anchored(line: str, when: tuple[str, str, str], otherwise: ParseFailure | None) -> AuditRecord | ParseFailure:
+    """A line the split on the first commas cannot vouch for, read from its anchors (handler/transforms/anchors.py):
+    its one reading; a parse failure when it has several; when it has none, `otherwise` (None: the reading of the
+    split, without the anchors' checks, as before them)."""
+    found = readings(line.split(",", 2)[2])
+    if len(found) > 1:
+        return ParseFailure(
+            f"ambiguous: {len(found)} readings (a comma in a user, database or table name; kept raw, not guessed)"
+        )
+    if not found:
+        return otherwise if otherwise is not None else parse_line_python(line, strict=False)
+    r = found[0]
+    timestamp, day, dialect = when
+    code = r.tail[0]
+    connection_type = ""
+    if dialect != AURORA and len(r.tail) > 1:
+        dialect, connection_type = RDS_MYSQL, r.tail[1]
+    obj = unescape(r.obj_raw) if r.operation == QUERY else r.obj_raw
+    fields = (timestamp, day, dialect, line.split(",", 2)[1], r.user, r.client, r.connid, r.queryid, r.operation)
+    return _record(AuditRecord, (*fields, r.db, obj, int(code) if code else None, connection_type))

@@ -11,9 +11,13 @@ from typing import Any
 from handler.model import Context
 from handler.transforms.audit_line import AuditRecord, ParseFailure, parse_line
 from handler.transforms.context import context_fields
+from handler.transforms.fingerprint import fingerprint, fingerprint_hash
 from handler.transforms.sql_secrets import mask_raw_line, mask_sql
 
 PARSE_FAILURE_TAG = "parse_failure"
+# `sql_lower`: the statement's first characters, lowercase, a keyword for "starts with" and exact matches
+# (mappings/index-template.json): a keyword of the whole statement would cost more than the rest of the document.
+SQL_LOWER_CHARS = 256
 _QUOTED_EXCERPT = re.compile(r"""['"].*\Z""", re.S)
 
 
@@ -101,7 +105,13 @@ def audit_document(rec: AuditRecord, ctx: Context, *, mask: bool = True) -> dict
             if not doc[name]:
                 del doc[name]
     if rec.obj:
-        doc["sql"] = mask_sql(rec.obj) if mask else rec.obj
+        masked = mask_sql(rec.obj)
+        doc["sql"] = masked if mask else rec.obj
+        doc["sql_lower"] = doc["sql"][:SQL_LOWER_CHARS].lower()
+        if operation.startswith("QUERY"):  # QUERY, and MariaDB's QUERY_DDL, QUERY_DML, QUERY_DCL, …
+            # of the masked statement even when masking is off: a fingerprint is never a place for a credential
+            fp = doc["sql_fingerprint"] = fingerprint(masked)
+            doc["sql_fingerprint_hash"] = fingerprint_hash(fp)
     else:
         del doc["sql"]
     if retcode is None:

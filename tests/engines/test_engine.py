@@ -93,7 +93,29 @@ def test_mapping_of_the_fields_dashboards_use(target: Target) -> None:
     properties = index["mappings"]["properties"]
     assert properties["@timestamp"] == {"type": "date_nanos"}
     assert properties["client"]["type"] == "keyword"
-    assert properties["sql"]["type"] == "text" and properties["sql"]["fields"]["keyword"]["type"] == "keyword"
+    assert properties["sql"]["type"] == "text" and "fields" not in properties["sql"]
+    assert properties["sql_lower"]["type"] == "keyword" and properties["sql_fingerprint_hash"]["type"] == "keyword"
+    settings = target.client.indices.get_settings(index=f"{target.prefix}-*")
+    assert next(iter(settings.values()))["settings"]["index"]["codec"] == "best_compression"
+
+
+@supported
+def test_documented_searches(target: Target) -> None:
+    """Full text, starts with (the saved searches' sql\\*lower pattern), exact, and the top statements grouping."""
+    from handler.read.events import saved_search
+
+    assert forward([LINES["grant"]])["indexed"] == 1
+    target.client.indices.refresh(index=f"{target.prefix}-*")
+
+    def hits(query: dict[str, Any]) -> int:
+        body = {"query": query, "size": 0, "track_total_hits": True}
+        return int(target.client.search(index=f"{target.prefix}-*", body=body)["hits"]["total"]["value"])
+
+    assert hits(saved_search("account_changes")) == 1
+    assert hits({"match": {"sql": "grant"}}) == 1
+    doc = target.client.search(index=f"{target.prefix}-*", body={"size": 1})["hits"]["hits"][0]["_source"]
+    assert hits({"term": {"sql_lower": doc["sql_lower"]}}) == 1
+    assert hits({"term": {"sql_fingerprint_hash": doc["sql_fingerprint_hash"]}}) == 1
 
 
 @supported

@@ -38,12 +38,15 @@ from tests.infra.iam_template import ACCOUNT, DOMAIN_NAME, PARTITION, REGION, Te
 # entry (iam_recorder.ENTRIES) → the handler of its function in the stack; replay runs as the operators' role
 HANDLERS = {
     "forwarder": "lambda_handler",
+    "collector": "kinesis_handler",
     "backfill": "backfill_handler",
     "exporter": "export_handler",
     "activity": "activity_kinesis_handler",
     "setup": "setup_handler",
     "subscribe": "subscribe_handler",
+    "member": "subscribe_handler",  # the member stack's (rdsaudit:sendTo): a template of its own
 }
+MEMBER_ONLY = {"member"}
 REPLAY_ROLE = "OperatorsReplayRole"  # logical id prefix of the role `rdsaudit replay` is run with
 S3_ACTIONS = {
     "GetObject": "s3:GetObject",
@@ -92,7 +95,11 @@ class Stack:
         self.functions = self.template.functions()
 
     def has(self, entry: str) -> bool:
-        """Whether this variant of the stack has the entry's function (replay's role is always there)."""
+        """Whether this variant of the stack has the entry's function (replay's role is always there, except in
+        the member stack, which has only the member's function)."""
+        member = bool(self.context.get("rdsaudit:sendTo"))
+        if member != (entry in MEMBER_ONLY):
+            return False
         return entry == "replay" or HANDLERS[entry] in self.functions
 
     def env(self, entry: str) -> dict[str, str]:
@@ -222,11 +229,29 @@ class Translator:
             return [Request(entry, "kms:Decrypt", key, tuple(sorted(context.items())))]
         if service == "logs" and "logGroupName" in params:
             resource = f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{params['logGroupName']}"
-            return [Request(entry, f"logs:{operation}", resource)]
+            out = [Request(entry, f"logs:{operation}", resource)]
+            if operation == "PutSubscriptionFilter" and ":destination:" in params.get("destinationArn", ""):
+                # A destination of another account: its own PutSubscriptionFilter grant, and the role CloudWatch
+                # Logs will assume passed to it ("Step 3: Add/validate IAM permissions for the cross-account
+                # destination"; PutSubscriptionFilter: "you must also have the iam:PassRole permission").
+                out.append(Request(entry, "logs:PutSubscriptionFilter", params["destinationArn"]))
+            if params.get("roleArn"):
+                role = self.mapped_role(entry, call["env"], params["roleArn"])
+                out.append(Request(entry, "iam:PassRole", role, (("iam:PassedToService", "logs.amazonaws.com"),)))
+            return out
+        if service == "logs" and operation == "DescribeLogGroups":
+            # no resource type ("Actions, resources, and condition keys for Amazon CloudWatch Logs"): "*"
+            return [Request(entry, "logs:DescribeLogGroups", "*")]
         if service == "rds" and "DBInstanceIdentifier" in params:
             resource = f"arn:{PARTITION}:rds:{REGION}:{ACCOUNT}:db:{params['DBInstanceIdentifier']}"
             return [Request(entry, f"rds:{operation}", resource)]
         raise Unmapped(f"{entry}: {service}.{operation} {params}")
+
+    def mapped_role(self, entry: str, test_env: dict[str, str], role_arn: str) -> str:
+        """The stack's role for a role ARN the test configured (RDSAUDIT_DESTINATION_ROLE_ARN)."""
+        if test_env.get("RDSAUDIT_DESTINATION_ROLE_ARN") == role_arn:
+            return str(self.stack.env(entry)["RDSAUDIT_DESTINATION_ROLE_ARN"])
+        raise Unmapped(f"{entry}: role {role_arn} is not RDSAUDIT_DESTINATION_ROLE_ARN")
 
     def _kms(self, entry: str, action: str, key: str, via: str, context: dict[str, str]) -> Request:
         ctx = {f"kms:EncryptionContext:{k}": v for k, v in context.items()}

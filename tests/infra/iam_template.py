@@ -80,6 +80,7 @@ class Template:
             "AWS::Logs::LogGroup": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
             "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{name}",
             "AWS::OpenSearchServerless::Collection": f"arn:{PARTITION}:aoss:{REGION}:{ACCOUNT}:collection/{name}",
+            "AWS::Kinesis::Stream": f"arn:{PARTITION}:kinesis:{REGION}:{ACCOUNT}:stream/{name}",
         }
         if attribute == "Arn" and kind in arns:
             return arns[kind]

@@ -33,12 +33,17 @@ FULL = {
     "rdsaudit:exportInstances": ["prod-mysql-1"],  # tests/integration/test_export.INSTANCE
     "rdsaudit:exportIndex": "true",
     "rdsaudit:adminRoleArn": f"arn:aws:iam::{ACCOUNT}:role/rdsaudit-admins",
+    "rdsaudit:collectFrom": "o-a1b2c3d4e5",  # the collector: tests/integration/test_collect.py
+    "rdsaudit:region": REGION,
 }
+# The member stack (its own template): the function subscribing audit log groups to the central destination.
+MEMBER = {"rdsaudit:sendTo": "arn:aws:logs:*:999999999999:destination:rdsaudit"}  # test_subscribe's destination
 # The integration tests that run the entries inside `recording(...)`.
 SCENARIOS = [
     f"tests/integration/{name}.py"
     for name in (
         "test_forwarder",
+        "test_collect",
         "test_backfill",
         "test_export",
         "test_activity_streams",
@@ -54,6 +59,11 @@ ALLOWED: list[tuple[str, str, str, str]] = [
     # Lambda itself uses the execution role: the event source mapping reads the stream, and failure records go to
     # the on-failure queues (sqs:SendMessage, and kms:GenerateDataKey/Decrypt for their key).
     ("activity", "kinesis:*", "*", "the event source mapping polls the stream with the function's role"),
+    ("collector", "kinesis:*", "*", "the event source mappings poll the collecting streams with the function's role"),
+    ("collector", "kms:Decrypt", "*", "the mappings read records encrypted under the stack's key"),
+    ("collector", "sqs:SendMessage", "*", "the event source mappings' on-failure destination"),
+    ("collector", "kms:GenerateDataKey", "*", "dead letters to S3 and the on-failure queue under the stack's key"),
+    ("collector", "s3:PutObject", "*", "dead letters to S3, as the forwarder's tests exercise"),
     ("activity", "sqs:SendMessage", "*", "the event source mapping's on-failure destination"),
     ("forwarder", "sqs:SendMessage", "*", "asynchronous invocation's on-failure destination"),
     ("forwarder", "kms:Decrypt", "*", "delivery to the on-failure queue under the stack's key"),
@@ -73,7 +83,7 @@ ALLOWED: list[tuple[str, str, str, str]] = [
     # "*" only: "[*]" matches that literal resource, no narrower grant of these actions is excused).
     *(
         (entry, action, "[*]", "the function's own CloudWatch logs, written by the Lambda runtime")
-        for entry in ("forwarder", "backfill", "exporter", "activity", "setup", "subscribe")
+        for entry in ("forwarder", "backfill", "exporter", "activity", "setup", "subscribe", "collector", "member")
         for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
     ),
 ]
@@ -111,14 +121,15 @@ def recorded_calls(tmp: Path) -> list[dict[str, Any]]:
 
 # The full context with the archive bucket given (backfill and exporter share it), and with the exporter's own
 # archive bucket (encrypted under the stack's key; no backfill then).
-VARIANTS = {"archive-given": FULL, "archive-created": {**FULL, "rdsaudit:archiveBucket": ""}}
+VARIANTS = {"archive-given": FULL, "archive-created": {**FULL, "rdsaudit:archiveBucket": ""}, "member": MEMBER}
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS))
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stack:
     out = tmp_path_factory.mktemp("contract")
     synth(out, **VARIANTS[request.param])
-    template = Template(json.loads((out / "RdsAudit.template.json").read_text()))
+    name = "RdsAuditMember" if request.param == "member" else "RdsAudit"
+    template = Template(json.loads((out / f"{name}.template.json").read_text()))
     return Stack(template, {**CONTEXT, **VARIANTS[request.param]})
 
 
@@ -147,6 +158,12 @@ def test_the_evaluator_denies(stack: Stack) -> None:
     problem = simulator_ready()
     if problem:
         fail_or_skip(problem)
+    if stack.has("member"):  # the member's function unsubscribing a group
+        group = {"logGroupName": "/aws/rds/cluster/prod/audit"}
+        call = {"entry": "member", "test": "synthetic", "env": {}, "kind": "api", "service": "logs"}
+        out = evaluate(stack, [{**call, "operation": "DeleteSubscriptionFilter", "params": group}])
+        assert [r.action for r, _ in out.denied()] == ["logs:DeleteSubscriptionFilter"]
+        return
     call = {"entry": "forwarder", "test": "synthetic", "env": {}, "kind": "http", "method": "DELETE"}
     out = evaluate(stack, [{**call, "path": "/rdsaudit-2020.10.23"}])
     assert [r.action for r, _ in out.denied()] == ["es:ESHttpDelete"]

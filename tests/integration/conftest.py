@@ -18,6 +18,7 @@ import pytest
 
 from handler import app
 from tests.integration.iam_recorder import install, recording
+from tests.integration.mariadb import mariadb  # noqa: F401  (the session fixture: a real server_audit)
 
 install()  # before any boto3 session exists: the IAM contract test sees every AWS call of the entries
 

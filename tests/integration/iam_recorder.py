@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 # The Lambda entries whose roles the contract covers (the names the contract test maps to template functions).
-ENTRIES = ("forwarder", "backfill", "exporter", "activity", "setup", "subscribe", "replay")
+ENTRIES = ("forwarder", "collector", "backfill", "exporter", "activity", "setup", "subscribe", "member", "replay")
 # Settings that say where an entry reads and writes: the contract test maps the test's values onto the stack's.
 ENV = (
     "AWS_REGION",
@@ -37,6 +37,8 @@ ENV = (
     "RDSAUDIT_EXPORT_PREFIX",
     "RDSAUDIT_FORWARDER_ARN",
     "RDSAUDIT_DAS_CLUSTER_ID",
+    "RDSAUDIT_DESTINATION_ARN",
+    "RDSAUDIT_DESTINATION_ROLE_ARN",
 )
 # The parameters that name a resource or a condition value; bodies and payloads are never kept.
 PARAMS = (
@@ -53,6 +55,8 @@ PARAMS = (
     "LogFileName",
     "logGroupName",
     "destinationArn",
+    "roleArn",
+    "logGroupNamePrefix",
     "FunctionName",
 )
 ENV_FILE = "RDSAUDIT_IAM_RECORD"

@@ -1,6 +1,8 @@
 """A small emulator of the RDS log-file API over HTTP (loopback only): DescribeDBLogFiles and
 DownloadDBLogFilePortion (Query API), and the complete-file REST path. Its audit log grows and rotates like the
-plugin's: server_audit.log → .1 → .2 …, the oldest deleted.
+plugin's: server_audit.log → .1 → .2 …, the oldest deleted; or it serves the files a real plugin writes and rotates
+(`follow`: MariaDB's server_audit, tests/integration/mariadb.py), read from its directory at each request as RDS
+reads the instance's.
 
 It refuses what RDS refuses, each as documented:
 - every request, Query API and REST alike, must carry a well-formed SigV4 signature for service `rds` that
@@ -21,6 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -37,6 +40,7 @@ class LogFileEmulator:
         self.credentials, self.region = credentials, region
         self.keep, self.page_limit = keep, page_limit
         self.files: dict[str, list[dict[str, Any]]] = {}  # instance → [{"name", "data", "last_written"}]
+        self.followed: dict[str, Path] = {}  # instance → the directory a real server_audit writes
         self.written: dict[str, list[str]] = {}  # every line ever written, in order
         self.signatures: list[bool] = []
         self.truncated_pages = 0
@@ -90,11 +94,36 @@ class LogFileEmulator:
             del files[self.keep :]  # the oldest expires
             files.insert(0, {"name": ACTIVE, "data": bytearray(), "last_written": int(time.time() * 1000)})
 
+    def follow(self, instance: str, directory: Path) -> None:
+        """Serve the instance's log files from the directory a real plugin writes (its own names and rotation:
+        server_audit.log, server_audit.log.1 or .01, …), as they are at each request."""
+        self.followed[instance] = directory
+
+    def _files(self, instance: str) -> list[dict[str, Any]]:
+        directory = self.followed.get(instance)
+        if directory is None:
+            return self.files.get(instance, [])
+        found = []
+        for path in directory.glob("server_audit.log*"):
+            suffix = path.name.removeprefix("server_audit.log").lstrip(".")
+            if suffix and not suffix.isdigit():
+                continue
+            try:  # rotated away between the listing and the read: as on RDS, gone
+                data, mtime = path.read_bytes(), path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            # RDS names rotated files server_audit.log.1, .2, …; the plugin pads the number (.01) past 9 rotations
+            name = f"{ACTIVE}.{int(suffix)}" if suffix else ACTIVE
+            found.append(
+                {"name": name, "data": bytearray(data), "last_written": int(mtime * 1000), "n": int(suffix or 0)}
+            )
+        return sorted(found, key=lambda f: f["n"])
+
     def _find(self, instance: str, name: str) -> dict[str, Any] | None:
         if self.rotate_before_next_download:
             self.rotate_before_next_download = False
             self.rotate(instance)
-        return next((f for f in self.files.get(instance, []) if f["name"] == name), None)
+        return next((f for f in self._files(instance) if f["name"] == name), None)
 
     # -- the API ------------------------------------------------------------------------------------------------
     def refused(self, h: BaseHTTPRequestHandler, body: bytes) -> bool:
@@ -115,7 +144,11 @@ class LogFileEmulator:
 
     def query(self, h: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
         action, instance = params.get("Action"), params.get("DBInstanceIdentifier", "")
-        if action in ("DescribeDBLogFiles", "DownloadDBLogFilePortion") and instance not in self.files:
+        if (
+            action in ("DescribeDBLogFiles", "DownloadDBLogFilePortion")
+            and instance not in self.files
+            and instance not in self.followed
+        ):
             return self._error(h, 404, "DBInstanceNotFound", f"DBInstance {instance} not found.")
         if action == "DescribeDBLogFiles":
             with self.lock:
@@ -123,7 +156,7 @@ class LogFileEmulator:
                     f"<DescribeDBLogFilesDetails><LogFileName>{f['name']}</LogFileName>"
                     f"<LastWritten>{f['last_written']}</LastWritten><Size>{len(f['data'])}</Size>"
                     "</DescribeDBLogFilesDetails>"
-                    for f in self.files.get(instance, [])
+                    for f in self._files(instance)
                 )
             self._xml(
                 h,

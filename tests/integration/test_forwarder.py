@@ -66,7 +66,7 @@ def test_one_index_per_utc_day_from_the_template(forwarder: Forwarder) -> None:
     assert mapping["dynamic"] == "false"
     assert mapping["properties"]["@timestamp"]["type"] == "date_nanos"
     assert mapping["properties"]["client"]["type"] == "keyword"
-    assert mapping["properties"]["sql"]["fields"]["keyword"]["ignore_above"] <= 8191
+    assert mapping["properties"]["sql_lower"]["ignore_above"] <= 8191 and "fields" not in mapping["properties"]["sql"]
     settings = forwarder.client.indices.get_settings(index=f"{p}-2020.10.23")[f"{p}-2020.10.23"]["settings"]
     assert settings["index"]["number_of_shards"] == "1"
 

@@ -17,7 +17,7 @@ from tests.integration.conftest import Forwarder
 
 pytestmark = pytest.mark.integration
 EVENTS = Path(__file__).resolve().parents[1] / "events"
-AUDIT_FILES = sorted(p for p in EVENTS.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc"))
+AUDIT_FILES = sorted(p for p in EVENTS.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc", ".json"))
 
 
 def parsed(path: Path, prefix: str, capsys: Any, *flags: str) -> dict[tuple[str, str], Any]:

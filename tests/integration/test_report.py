@@ -125,6 +125,17 @@ def check_exact(client: Any, prefix: str, report: dict[str, Any], known: dict[st
     assert o["account_changes"] == count(off, saved_search("account_changes"))
     assert o["schema_changes"] == count(off, saved_search("schema_changes"))
 
+    s, names = d["privileged_sessions"], [u["user"] for u in p["users"] if u["user"] != "rdsadmin"]
+    privileged_events = {"bool": {"should": [{"terms": {"user": names}}, saved_search("account_changes")]}}
+    assert s["count"] == len(s["sessions"]) == len({x["key"] for x in s["sessions"]}) > PAGE
+    within = 0
+    for x in s["sessions"]:
+        span = between(x["start"], x["end"])
+        mine = count(privileged_events, span, term("server", x["server"]), {"term": {"connid": x["connid"]}})
+        assert mine > 0 and x["timeline"].startswith(f"rdsaudit session {x['server']} {x['connid']} --at ")
+        within += mine
+    assert within == count(privileged_events)  # every privileged event in exactly one listed session
+
     n = d["new_clients"]
     assert [c["client"] for c in sorted(n["new"], key=lambda c: c["client"])] == known["new_clients"]
     assert len(n["new"]) > PAGE

@@ -123,3 +123,59 @@ def test_setup_roles_and_least_privilege(
 
     app.reset_runtime()
     admin.indices.delete(index=f"{prefix}-*,other-{prefix}")
+
+
+def test_one_team_reads_only_its_accounts_documents(
+    secure_node: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """README "Many accounts and regions": document-level security on `owner`, the role as the README gives it."""
+    from handler.sources.cloudwatch import encode_subscription_event
+
+    prefix = f"dls{uuid.uuid4().hex[:8]}"
+    admin = client(secure_node, "admin", ADMIN_PASSWORD)
+    as_user(monkeypatch, secure_node, prefix, "admin", ADMIN_PASSWORD, tmp_path)
+    lines = sample_lines()
+    for owner, part in (("111111111111", lines[:5]), ("333333333333", lines[5:])):
+        event = encode_subscription_event(
+            [(line, 1_700_000_000_000) for line in part],
+            log_group="/aws/rds/cluster/prod/audit",  # both accounts call their cluster prod
+            log_stream="prod-1.audit.log.0",
+            owner=owner,
+        )
+        app.lambda_handler(event, None)
+    admin.indices.refresh(index=f"{prefix}-*")
+    role = {
+        "cluster_permissions": ["cluster_composite_ops_ro"],
+        "index_permissions": [
+            {
+                "index_patterns": [f"{prefix}-*"],
+                "allowed_actions": ["read", "indices:admin/mappings/get", "indices:admin/resolve/index"],
+                "dls": json.dumps({"terms": {"owner": ["111111111111", "222222222222"]}}),
+            }
+        ],
+        "tenant_permissions": [{"tenant_patterns": ["global_tenant"], "allowed_actions": ["kibana_all_read"]}],
+    }
+    team = f"rdsaudit_reader_{prefix}"
+    admin.transport.perform_request("PUT", f"/_plugins/_security/api/roles/{team}", body=role)
+    admin.transport.perform_request(
+        "PUT", f"/_plugins/_security/api/internalusers/{team}_user", body={"password": USER_PASSWORD}
+    )
+    admin.transport.perform_request(
+        "PUT", f"/_plugins/_security/api/rolesmapping/{team}", body={"users": [f"{team}_user"]}
+    )
+    reader = client(secure_node, f"{team}_user", USER_PASSWORD)
+    assert reader.count(index=f"{prefix}-*")["count"] == 5
+    owners = reader.search(index=f"{prefix}-*", body={"size": 0, "aggs": {"o": {"terms": {"field": "owner"}}}})[
+        "aggregations"
+    ]["o"]["buckets"]
+    assert [(b["key"], b["doc_count"]) for b in owners] == [("111111111111", 5)]
+    # the report, point in time included, sees the team's accounts only
+    as_user(monkeypatch, secure_node, prefix, f"{team}_user", USER_PASSWORD, tmp_path)
+    report = tmp_path / "team.json"
+    assert main(["report", "--since", "2020-01-01", "--until", "2030-01-01", "--out", str(report)]) == 0
+    coverage = json.loads(report.read_text())["data"]["coverage"]
+    assert coverage["documents"] == 5 and coverage["paging"]["method"] == "point_in_time"
+    assert {s["account"] for s in coverage["sources"]} == {"111111111111"}
+    app.reset_runtime()
+    admin.indices.delete(index=f"{prefix}-*")
+    admin.transport.perform_request("DELETE", f"/_plugins/_security/api/roles/{team}")

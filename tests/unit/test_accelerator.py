@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from handler.transforms import audit_line
 from handler.transforms.accelerator import build
-from tests.events import sample_lines
+from tests.events import mariadb_lines, sample_lines
 from tests.events.generate import audit_lines, plugin_escape
 from tests.profiles import examples
 from tests.unit import pinned
@@ -52,6 +52,7 @@ EDGE = [
     *PINNED["lines"],
     *(line for line, _ in PINNED["events"]),
     *sample_lines(),
+    *mariadb_lines(),
     "1603439251354761,i1,admin,h,30,1,QUERY,db,'a\\",
     "1603439251354761,i1,admin,h,30,1,QUERY,db,'a\\',0",
     "1603439251354761,i1,admin,h,30,1,QUERY,db,'a\\\\',0",

@@ -27,3 +27,27 @@ def test_parse_matches_the_sample_file(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["parse", str(SAMPLE_LOG), "--no-mask"]) == 0
     docs = [json.loads(line)["doc"] for line in capsys.readouterr().out.splitlines()]
     assert "IDENTIFIED BY 's3cr3t,pass'" in docs[5]["sql"]
+
+
+def test_parse_raw_file_with_time_prefixes_on_single_lines(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The regression: a raw file (its first line plain) with lines copied from the console, their time in front,
+    # mixed in. Each parses as the plain line does, with the same document and id; failures stay failures.
+    lines = sample_lines()
+    plain, mixed = tmp_path / "plain.log", tmp_path / "mixed.log"
+    plain.write_text("\n".join(lines) + "\n")
+    mixed.write_text(
+        "\n".join(line if i % 2 == 0 else "2020-10-23T08:36:48.508Z " + line for i, line in enumerate(lines)) + "\n"
+    )
+    assert main(["parse", str(plain)]) == 0
+    expected = capsys.readouterr().out.splitlines()
+    assert main(["parse", str(mixed)]) == 0
+    got = capsys.readouterr().out.splitlines()
+    assert len(got) == len(expected) == len(lines)
+    for want, have in zip(expected, got, strict=True):
+        w, h = json.loads(want), json.loads(have)
+        assert h["id"] == w["id"]
+        if "parse_failure" not in w["doc"].get("tags", []):
+            assert h["doc"] == w["doc"]
+    assert sum("parse_failure" in json.loads(o)["doc"].get("tags", []) for o in got) == sum(
+        "parse_failure" in json.loads(o)["doc"].get("tags", []) for o in expected
+    )

@@ -23,6 +23,9 @@ FIELDS = {
     "operation",
     "db",
     "sql",
+    "sql_lower",
+    "sql_fingerprint",
+    "sql_fingerprint_hash",
     "retcode",
     "connection_type",
     "log_group",
@@ -65,6 +68,25 @@ def test_document_fields_and_masking() -> None:
     assert doc["cluster"] == "c" and doc["instance"] == "i" and doc["owner"] == "123456789012"
     unmasked = audit_document(record(AURORA_QUERY), ctx, mask=False)
     assert "hunter2" in unmasked["sql"]
+
+
+def test_statement_prefix_and_fingerprint() -> None:
+    """`sql_lower` holds the statement's start for "starts with" searches; the fingerprint is taken of the masked
+    statement even when masking is off, so it never holds the password the unmasked `sql` keeps."""
+    ctx = Context()
+    doc = audit_document(record(AURORA_QUERY), ctx)
+    assert doc["sql_lower"] == "create user 'x' identified by '***'"
+    assert doc["sql_fingerprint"] == "CREATE USER ? IDENTIFIED BY ?"
+    assert len(doc["sql_fingerprint_hash"]) == 16
+    unmasked = audit_document(record(AURORA_QUERY), ctx, mask=False)
+    assert (unmasked["sql_fingerprint"], unmasked["sql_fingerprint_hash"]) == (
+        doc["sql_fingerprint"],
+        doc["sql_fingerprint_hash"],
+    )
+    long = record("1603440571474649,i,app,h,30,9,QUERY,db,'" + "SELECT " + "a, " * 400 + "b FROM t',0")
+    assert len(audit_document(long, ctx)["sql_lower"]) == 256
+    table = audit_document(record("1603440571474649,i,app,h,30,9,READ,db,orders,0"), ctx)
+    assert table["sql_lower"] == "orders" and "sql_fingerprint" not in table  # a TABLE event names a table
 
 
 def test_empty_fields_are_omitted() -> None:

@@ -47,6 +47,53 @@ CASES = [
         "OpenSearch at http://127.0.0.1:9299 answered 500: boom",
         1,
     ),
+    (  # what OpenSearch 2.19 answers to the report's search over an index the template did not create
+        TransportError(
+            400,
+            "search_phase_execution_exception",
+            {
+                "error": {
+                    "root_cause": [
+                        {
+                            "type": "query_shard_exception",
+                            "index": "rdsaudit-2026.12.07",
+                            "reason": "No mapping found for [@timestamp] in order to sort on",
+                        }
+                    ],
+                    "type": "search_phase_execution_exception",
+                    "reason": "all shards failed",
+                },
+                "status": 400,
+            },
+        ),
+        "OpenSearch at http://127.0.0.1:9299: rdsaudit-2026.12.07 has no mapping for @timestamp: it was not created "
+        "from rdsaudit's index template",
+        1,
+    ),
+    (
+        TransportError(
+            400,
+            "search_phase_execution_exception",
+            {
+                "error": {
+                    "type": "search_phase_execution_exception",
+                    "reason": "all shards failed",
+                    "failed_shards": [
+                        {
+                            "index": "x-1",
+                            "reason": {
+                                "type": "illegal_argument_exception",
+                                "index": "x-1",
+                                "reason": "Fielddata is disabled on [user] in [x-1]. Text fields are not optimised",
+                            },
+                        }
+                    ],
+                }
+            },
+        ),
+        "OpenSearch at http://127.0.0.1:9299: x-1 maps user as text: it was not created",
+        1,
+    ),
     (NoCredentialsError(), "no AWS credentials found", 2),
     (NoRegionError(), "no AWS region: set AWS_REGION", 2),
     (

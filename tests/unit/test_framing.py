@@ -39,6 +39,34 @@ def test_raw_lines(data: bytes, expected: list[str]) -> None:
     assert all(e.timestamp_ms is None for e in batch)
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # lines copied from the console or `aws logs filter-log-events` into a raw file, one by one
+        (
+            f"{RDS}\n2020-10-23T08:36:48.508Z {AURORA}\n{RDS}\n".encode(),
+            [RawEvent(RDS), RawEvent(AURORA, 1603442208508), RawEvent(RDS)],
+        ),
+        # the first line decides nothing: a raw file that starts plain and then has only prefixed lines
+        (
+            f"{AURORA}\n2022-12-01T14:07:05.000Z {RDS}\n2022-12-01T14:07:06.250Z {RDS}\n".encode(),
+            [RawEvent(AURORA), RawEvent(RDS, 1669903625000), RawEvent(RDS, 1669903626250)],
+        ),
+        # not a time: kept as written (it then fails to parse, flagged)
+        (f"{RDS}\n2020-13-45T08:36:48.508Z {AURORA}\n".encode(),
+         [RawEvent(RDS), RawEvent("2020-13-45T08:36:48.508Z " + AURORA)]),
+        # a prefix alone is an empty event, as in an export object: no line
+        (f"{RDS}\n2020-10-23T08:36:48.508Z \n".encode(), [RawEvent(RDS)]),
+        # no continuation lines in a raw file: the line after a prefixed one is a record of its own
+        (f"{RDS}\n2020-10-23T08:36:48.508Z {AURORA}\n{AURORA}\n".encode(),
+         [RawEvent(RDS), RawEvent(AURORA, 1603442208508), RawEvent(AURORA)]),
+    ],
+)  # fmt: skip
+def test_raw_lines_with_time_prefixes_one_by_one(data: bytes, expected: list[RawEvent]) -> None:
+    [batch] = events(data)
+    assert batch == expected
+
+
 def test_gzip_every_member_and_by_content_not_name() -> None:
     data = gzip.compress(f"{AURORA}\n".encode()) + gzip.compress(f"{RDS}\n".encode())
     [batch] = events(data, key="no-extension")

@@ -30,7 +30,7 @@ def raw() -> Raw:
         requests=12,
         total=10,
         indices=[("rdsaudit-2026.07.01", 10)],
-        sources=[("prod", "prod-1", 9), (None, None, 1)],
+        sources=[("111111111111", "eu-west-1", "prod", "prod-1", 9), (None, None, None, None, 1)],
         account_rows=[
             {
                 "@timestamp": "2026-07-01T06:30:00.000001Z",

@@ -90,8 +90,10 @@ def mask_sql(sql: str, dialect: Dialect = "mysql") -> str:
 
     For PostgreSQL the second reading is with standard_conforming_strings off (backslashes escape in '…').
     """
-    if not might_hold_secrets(sql, dialect):
+    if not might_hold_secrets(sql, dialect):  # the plugin masks only statements this finds too
         return sql
+    if "\0" in sql:
+        sql = _cut_after_plugin_mask(sql, MASK)
     spans = secret_spans(sql, backslash_escapes=dialect == "mysql", dialect=dialect)
     if "\\" in sql:  # without a backslash both readings are the same
         spans += secret_spans(sql, backslash_escapes=dialect != "mysql", dialect=dialect)
@@ -106,6 +108,10 @@ def mask_raw_line(line: str, dialect: Dialect = "mysql") -> str:
     """
     if not might_hold_secrets(line, dialect):
         return line
+    if "\0" in line:
+        closing = line.rfind("'")
+        cut = _cut_after_plugin_mask(line[:closing], ESCAPED_MASK)
+        line = cut + line[closing:] if closing > 0 and len(cut) < closing else line
     # On a broken line a mask can change which quote closes the object, and with it what the next reading finds:
     # masking again until nothing changes keeps the function idempotent. Parse failures only, so cost is no issue.
     for _ in range(_RAW_PASSES):
@@ -115,6 +121,15 @@ def mask_raw_line(line: str, dialect: Dialect = "mysql") -> str:
             break
         line = masked
     return line
+
+
+# MariaDB's server_audit masks some passwords itself as `*****`; when the literal ran past
+# server_audit_query_log_limit it then copies bytes from outside the statement (NULs, binary, and the end of the
+# password itself: docs/mariadb-server-audit.md). A statement holds no NUL: from the mask on, nothing is SQL.
+def _cut_after_plugin_mask(text: str, mask: str) -> str:
+    nul = text.find("\0")
+    at = text.rfind("*****", 0, nul) if nul >= 0 else -1
+    return text if at < 0 else text[:at] + mask
 
 
 def _replace(text: str, spans: Iterable[tuple[int, int, str]]) -> str:

@@ -32,21 +32,36 @@ def _quoted(q: str, backslash: bool, *, to_end: bool = True) -> str:
     return rf"{q}[^{q}]*(?:{q}{q}[^{q}]*)*" + (rf"(?:{q}|\Z)" if to_end else q)
 
 
+def string_pattern(backslash: bool = True) -> str:
+    """A `'…'` or `"…"` literal (a missing closing quote ends it at the end of the text); the fingerprint's too."""
+    return _quoted("'", backslash) + "|" + _quoted('"', backslash)
+
+
+def backtick_pattern() -> str:
+    return _quoted("`", False)
+
+
+# `--` starts a comment only when "followed by at least one whitespace or control character" (MySQL manual,
+# "Comments"; sql_lex.cc tests my_isspace or my_iscntrl on the byte after it, the end of the text included): `--\x01`
+# is a comment, `--x` and `--\xa0` (a byte of a non-ASCII character) are two minus signs, and what follows them is
+# read as code.
+DASH_COMMENT = r"--(?=[\x00-\x20\x7f]|\Z)[^\n]*"
+BLOCK_COMMENT = r"/\*[\s\S]*?(?:\*/|\Z)"
+EXECUTABLE_MARKERS = r"/\*M?![0-9]*|\*/"  # `/*!80000 … */`: what is inside is code, only the markers go
+
+
 def _pattern(backslash: bool, hash_comments: bool = True) -> re.Pattern[str]:
-    string = _quoted("'", backslash) + "|" + _quoted('"', backslash)
-    backtick = _quoted("`", False)
+    string = string_pattern(backslash)
+    backtick = backtick_pattern()
     # One capturing group per kind, the most frequent first; their first characters differ, except that a
-    # comment must be tried before the punctuation that starts it. `--` starts a comment only when "followed by at
-    # least one whitespace or control character" (MySQL manual, "Comments"; sql_lex.cc tests my_isspace or
-    # my_iscntrl on the byte after it, the end of the text included): `--\x01` is a comment, `--x` and `--\xa0`
-    # (a byte of a non-ASCII character) are two minus signs, and what follows them is read as code.
+    # comment must be tried before the punctuation that starts it.
     return re.compile(
         r"(\s+)"
         r"|([\w$]+)"
         rf"|({string})"
         r"|(/\*M?![0-9]*"  # opens an executable comment: what follows is code
-        r"|/\*[\s\S]*?(?:\*/|\Z)"
-        r"|--(?=[\x00-\x20\x7f]|\Z)[^\n]*"  # `--` then whitespace or a control character; `--x` is two minus signs
+        rf"|{BLOCK_COMMENT}"
+        rf"|{DASH_COMMENT}"  # `--` then whitespace or a control character; `--x` is two minus signs
         + (r"|#[^\n]*" if hash_comments else r"|(?<=[^\n])#[^\n]*")
         + r"|\*/)"  # closes an executable comment
         rf"|({backtick})"

@@ -1,0 +1,82 @@
+"""A statement's fingerprint: the statement with its literals replaced, what DBAs group by ("top statements"), and
+its hash. Pure, and on the hot path: one regular expression pass (C), a Python call only per literal or comment.
+
+`SELECT * FROM t WHERE id = 42 AND name = 'bob'` → `SELECT * FROM t WHERE id = ? AND name = ?`;
+`… IN (1, 2, 3)` and `VALUES (1, 'a'), (2, 'b')` → `… IN (?+)`, `VALUES (?+)`. Comments go (a commented-out
+statement may hold anything), whitespace runs become one space; keywords and identifiers keep their case.
+
+The literals are read as the masker's lexer reads them (handler/transforms/sql_secrets/lexer.py: the same string,
+backtick and comment patterns), and the fingerprint is taken of the masked statement: a credential the masker
+found in an unquoted position (`IDENTIFIED BY P@ss!word` in a failed statement) is `'***'` by then, a literal
+like any other. Nothing of a literal or a comment survives, so the fingerprint never carries one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from handler.transforms.sql_secrets.lexer import (
+    BLOCK_COMMENT,
+    DASH_COMMENT,
+    EXECUTABLE_MARKERS,
+    backtick_pattern,
+    string_pattern,
+)
+
+# The fingerprint of a very long statement (a bulk INSERT of thousands of rows) is taken of its first characters:
+# the part that tells statements apart, at a bounded cost per event.
+MAX_SCANNED = 512
+_BACKTICK, _COMMENT = 1, 3
+_LITERALS = re.compile(
+    rf"({backtick_pattern()})"
+    rf"|({string_pattern()})"  # an introducer or prefix stays: _utf8mb4'…' → _utf8mb4?, X'…' → X?
+    rf"|({EXECUTABLE_MARKERS}|{BLOCK_COMMENT}|{DASH_COMMENT}|#[^\n]*)"
+)
+# A number that is not part of a name (t1, col_2, `x`.5): decimal, exponent, hexadecimal, bit. It starts with the
+# digit and looks back from there, so the engine skips to digits rather than trying every position.
+_NUMBER = re.compile(r"\d(?<![\w$.]\d)(?:x[0-9a-fA-F]+|b[01]+|\d*\.?\d*(?:[eE][+-]?\d+)?)(?![\w$])")
+_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")  # (?, ?, ?) and (?)
+_ROWS = re.compile(r"\(\?\+\)(?:\s*,\s*\(\?\+\))+")  # VALUES (?+), (?+), …
+
+
+def _replace(m: re.Match[str]) -> str:
+    kind = m.lastindex
+    if kind == _BACKTICK:
+        return m.group()
+    return " " if kind == _COMMENT else "?"
+
+
+def fingerprint(sql: str) -> str:
+    """`sql` must already be masked (handler/transforms/sql_secrets.mask_sql)."""
+    text = sql[:MAX_SCANNED]
+    if "\\" in text or "`" in text or "--" in text or "/*" in text or "#" in text or ("'" in text and '"' in text):
+        text = _LITERALS.sub(_replace, text)
+    else:
+        text = _split_literals(text)
+    for digit in "0123456789":
+        if digit in text:
+            text = _NUMBER.sub("?", text)
+            break
+    if "(" in text:
+        text = _ROWS.sub("(?+)", _LIST.sub("(?+)", text))
+    return " ".join(text.split())
+
+
+def _split_literals(text: str) -> str:
+    """Text without a backslash, backtick, comment or both kinds of quote (most statements) has its literals
+    between two quotes of one kind: splitting on that quote (C speed) gives what the regular expression would."""
+    for quote in "'\"":
+        if quote in text:
+            parts = text.split(quote)
+            # '' inside a literal (a doubled quote) leaves two literals side by side: one `?`, as the lexer reads it
+            text = "?".join(parts[::2]) + ("?" if len(parts) % 2 == 0 else "")
+            while "??" in text:
+                text = text.replace("??", "?")
+            return text
+    return text
+
+
+def fingerprint_hash(fp: str) -> str:
+    """16 hex digits: a keyword to group and filter by, far cheaper to index than the fingerprint itself."""
+    return hashlib.blake2b(fp.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
