@@ -9,6 +9,8 @@ followed by the path), in its identity policy and in the domain's access policy.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -143,7 +145,12 @@ class SearchDomain(SearchBackend):
             return self.arn
         return f"<{Stack.of(self).get_logical_id(self.domain.node.default_child)}.Arn>"  # type: ignore[arg-type]
 
-    def allow_paths(self, role: iam.IRole, paths: dict[str, list[str]]) -> None:
+    def allow_paths(
+        self,
+        role: iam.IRole,
+        paths: dict[str, list[str]],
+        why: str = "One family of security-plugin objects, all named rdsaudit_*, that setup creates and compares.",
+    ) -> None:
         """Identity policy (and, on a created domain, access policy) for exactly these verbs on these paths."""
         for action, resources in paths.items():
             arns = [f"{self.arn}/{p}" for p in resources]
@@ -156,8 +163,8 @@ class SearchDomain(SearchBackend):
         for path in {p for ps in paths.values() for p in ps if "*" in p}:
             acknowledge(
                 role,
-                f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{path}]",
-                "One family of security-plugin objects, all named rdsaudit_*, that setup creates and compares.",
+                f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{nag_text(Stack.of(self).resolve(path))}]",
+                why,
             )
 
     def allow_writer(self, role: iam.IRole, templates: list[str]) -> None:
@@ -171,6 +178,15 @@ class SearchDomain(SearchBackend):
             }
         self.allow_paths(role, paths)
 
+    def allow_refresh(self, role: iam.IRole, prefixes: list[str]) -> None:
+        # `POST <index>,<index>…/_refresh` of what an operator's command wrote (handler/runtime.py make_searchable):
+        # the path's first segment lists the daily indices, which `<prefix>-*` covers.
+        self.allow_paths(
+            role,
+            {"es:ESHttpPost": [f"{p}-*/_refresh" for p in prefixes]},
+            "The daily indices of the family the command wrote; a refresh changes no data.",
+        )
+
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         self.allow_paths(
             self.setup_role,
@@ -179,3 +195,16 @@ class SearchDomain(SearchBackend):
                 for action, paths in SETUP_PATHS.items()
             },
         )
+
+
+def nag_text(resolved: Any) -> str:
+    """A resolved string as cdk-nag writes it in a finding's id: a parameter's Ref as `<Name>`, an attribute as
+    `<Name.Attr>` (a path that holds the index prefix parameter)."""
+    if isinstance(resolved, str):
+        return resolved
+    if "Ref" in resolved:
+        return f"<{resolved['Ref']}>"
+    if "Fn::GetAtt" in resolved:
+        return f"<{'.'.join(resolved['Fn::GetAtt'])}>"
+    separator, parts = resolved["Fn::Join"]
+    return separator.join(nag_text(p) for p in parts)

@@ -48,6 +48,7 @@ class Operators(Construct):
         )
         forwarder.key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")  # the bucket's and the queue's key
         search.allow_writer(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
+        search.allow_refresh(role, [forwarder.environment["RDSAUDIT_INDEX_PREFIX"]])
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::<{forwarder.dead_letter_id()}.Arn>/forwarder/*]",

@@ -41,6 +41,10 @@ class SearchBackend(Construct):
         `<prefix>-*`, and the cold-start check of those templates (handler/runtime.py `ensure_template`)."""
         raise NotImplementedError
 
+    def allow_refresh(self, role: iam.IRole, prefixes: list[str]) -> None:
+        """An operator's command that makes what it wrote searchable before it exits (`rdsaudit replay`). Nothing
+        on Serverless, which has no refresh and is never sent one."""
+
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         """The setup role: what `rdsaudit setup` sends for these two index families (handler/setup/run.py)."""
         raise NotImplementedError

@@ -17,7 +17,10 @@ limited to what rdsaudit sends and failing on anything else:
   first document of a day creates that day's index. The recorder keeps no bodies: the indices are the entry's
   family, `<prefix>-YYYY.MM.DD` for the deployed prefix (the activity consumer's, else the audit one), checked with
   one representative day;
-- `GET _cat/indices/<pattern>`: aoss:DescribeIndex on `index/<collection>/<pattern>`.
+- `GET _cat/indices/<pattern>`: aoss:DescribeIndex on `index/<collection>/<pattern>`;
+- `POST <indices>/_refresh`: nothing. Serverless has no refresh API ("Supported operations": `_refresh` is not
+  listed) and the runtime never sends one there (`Runtime.make_searchable` returns a note instead; tests/unit/
+  test_make_searchable.py), so a refresh recorded against the managed-domain node has no counterpart here.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def data_requests(stack: Stack, call: dict[str, Any]) -> list[DataRequest]:
         )
         index = f"index/{name}/{prefix}-{DAY}"
         return [DataRequest(entry, p, index) for p in ("aoss:WriteDocument", "aoss:CreateIndex")]
+    if len(parts) == 2 and parts[1] == "_refresh" and method == "POST":
+        return []
     if parts[:2] == ["_cat", "indices"] and method == "GET":
         return [DataRequest(entry, "aoss:DescribeIndex", f"index/{name}/{parts[2] if len(parts) > 2 else '*'}")]
     raise Unmapped(f"{entry}: {method} {path} is no operation this model maps to a data access permission")

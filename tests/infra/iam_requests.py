@@ -183,15 +183,15 @@ class Translator:
         renames = {}
         for var, default in (("RDSAUDIT_INDEX_PREFIX", "rdsaudit"), ("RDSAUDIT_ACTIVITY_INDEX_PREFIX", "rdsactivity")):
             renames[call["env"].get(var, default)] = stack_env.get(var, default)
-        segments = []
-        for segment in call["path"].split("/"):
-            renamed = segment
+
+        def rename(name: str) -> str:
             for test, deployed in renames.items():
-                if segment == test or segment.startswith(test + "-"):
-                    renamed = deployed + segment[len(test) :]
-                    break
-            segments.append(renamed)
-        return "/".join(segments)
+                if name == test or name.startswith(test + "-"):
+                    return deployed + name[len(test) :]
+            return name
+
+        # A segment may name several indices, comma-separated (a refresh of every index a command wrote).
+        return "/".join(",".join(map(rename, segment.split(","))) for segment in call["path"].split("/"))
 
     def requests(self, call: dict[str, Any]) -> list[Request]:
         entry = call["entry"]

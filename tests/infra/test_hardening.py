@@ -182,7 +182,7 @@ def test_the_admins_role_is_the_master_and_setup_gets_only_its_paths(full: Templ
 
 
 def test_writers_only_bulk_and_their_template(full: Template) -> None:
-    allowed = ("/_bulk", "/_index_template/", '"/"]]}')  # GET /: which engine answers
+    allowed = ("/_bulk", "/_index_template/", '"/"]]}', '-*/_refresh"')  # GET /: which engine answers
     setup_role = role_of(full, "handler.app.setup_handler")
     for policy, st in statements(full):
         if not str(st["Action"]).startswith("es:ESHttp") or setup_role in policy:
@@ -190,7 +190,13 @@ def test_writers_only_bulk_and_their_template(full: Template) -> None:
         assert st["Action"] in ("es:ESHttpPost", "es:ESHttpGet", "es:ESHttpPut"), (policy, st)
         text = json.dumps(st["Resource"])
         assert any(p in text for p in allowed) and '"/*"' not in text, (policy, st)
-        if st["Action"] == "es:ESHttpPost":
+        if st["Action"] == "es:ESHttpPost" and '_refresh"' in text:
+            # only the operator's replay refreshes what it wrote, and only its own family's daily indices
+            assert policy.startswith("OperatorsReplayRoleDefaultPolicy") and text.endswith('"-*/_refresh"]]}'), (
+                policy,
+                st,
+            )
+        elif st["Action"] == "es:ESHttpPost":
             assert text.endswith('"/_bulk"]]}'), (policy, st)
 
 

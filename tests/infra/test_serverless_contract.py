@@ -45,7 +45,10 @@ _DESCRIBE = (
 )
 # Data access permissions no recorded request needs, each with the reason it is granted.
 ALLOWED_DATA: list[tuple[str, str, str, str]] = [
-    *((e, "aoss:DescribeIndex", "index/rdsaudit/rdsaudit-*", _DESCRIBE) for e in ("forwarder", "backfill", "exporter")),
+    *(
+        (e, "aoss:DescribeIndex", "index/rdsaudit/rdsaudit-*", _DESCRIBE)
+        for e in ("forwarder", "backfill", "exporter", "collector")
+    ),
     ("replay", "aoss:DescribeIndex", "index/rdsaudit/rdsaudit-*", _DESCRIBE),
     ("activity", "aoss:DescribeIndex", "index/rdsaudit/rdsactivity-*", _DESCRIBE),
     # replay checks the template like every writer; it only PUTs one that is missing, and the forwarder made it.

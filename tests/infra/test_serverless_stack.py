@@ -180,7 +180,10 @@ def test_data_access_policy_gives_each_role_only_what_its_code_sends(timeseries:
         k for k, r in t["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k.startswith("OperatorsReplay")
     ]
     expected = {
-        **{role_arn(role_of(t, h)): items | audit for h in ("lambda_handler", "backfill_handler", "export_handler")},
+        **{
+            role_arn(role_of(t, h)): items | audit
+            for h in ("lambda_handler", "backfill_handler", "export_handler", "kinesis_handler")
+        },
         role_arn(replay): items | audit,
         role_arn(role_of(t, "activity_kinesis_handler")): items
         | {("index", "index/rdsaudit/rdsactivity-*", p) for p in write},
