@@ -50,7 +50,7 @@ def index_template(prefix: str, engine: Engine | None = None) -> dict[str, Any]:
 TEMPLATE_CHANGES = {
     2: "best_compression codec; sql without sql.keyword and sql.lower (sql_lower: the statement's first 256 "
     "characters, lowercase, for starts-with and exact matches; the saved searches match both); sql_fingerprint and "
-    "sql_fingerprint_hash (top statements)",
+    "sql_fingerprint_hash (top statements); table (a table event's table name, for sessions' tables touched)",
 }
 
 

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handler.read.period import iso, parse_timestamp
+from handler.transforms.document import TABLE_OPERATIONS
 
 OPENERS = ("CONNECT", "FAILED_CONNECT")
 CLOSER = "DISCONNECT"
 BOUNDARIES = (*OPENERS, CLOSER)
-TABLE_EVENTS = ("READ", "WRITE", "CREATE", "ALTER", "DROP", "RENAME")
+TABLE_EVENTS = tuple(sorted(TABLE_OPERATIONS))
 LONG = timedelta(days=1)
 
 

@@ -38,6 +38,16 @@ FAILED_STATEMENT: Query = {
         "must_not": [{"term": {"retcode": 0}}],
     }
 }
+_TABLE_EVENT: Query = {"terms": {"operation": list(TABLE_EVENTS)}}
+_HAS_TABLE: Query = {"exists": {"field": "table"}}
+# Where a table event's table name is aggregatable: `table` (documents since template version 2 added it), else
+# `sql.keyword` (indices made with version 1, which mapped it; `table` is unmapped there, so even a newer
+# document in such an index falls to this branch). Disjoint by construction, so a mix of indices counts each
+# event exactly once; an event in neither (a pre-`table` document in a version 2 index) is counted by `build`.
+TABLE_NAMES: list[tuple[Query, str]] = [
+    (all_of(_TABLE_EVENT, _HAS_TABLE), "table"),
+    ({"bool": {"filter": [_TABLE_EVENT], "must_not": [_HAS_TABLE]}}, "sql.keyword"),
+]
 AGGS = {
     "operations": _terms("operation"),
     "users": _terms("user"),
@@ -77,8 +87,9 @@ def _fill(part: Partial, b: dict[str, Any]) -> None:
     part.failed = int(b["failed"]["doc_count"])
     part.terms["codes"] = _counts(b["failed"]["codes"], "return code")
     part.failed_logins = int(b["failed_logins"]["doc_count"])
-    if "tables" in b:
-        part.tables = _counts(b["tables"]["t"], "table")
+    for i in range(len(TABLE_NAMES)):
+        if f"tables_{i}" in b:
+            part.tables.update(_counts(b[f"tables_{i}"]["t"], "table"))
 
 
 def _changes(reader: Reader, query: Query) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -98,10 +109,10 @@ def aggregate(reader: Reader, query: Query) -> dict[Pair, Partial]:
     out: dict[Pair, Partial] = defaultdict(Partial)
     for b in reader.composite(query, PAIR_SOURCES, AGGS):
         _fill(out[_pair(b["key"])], b)
-    tables = all_of(query, {"terms": {"operation": list(TABLE_EVENTS)}})
-    table_source = {"table": {"terms": {"field": "sql.keyword"}}}
-    for b in reader.composite(tables, [*PAIR_SOURCES, table_source]):
-        out[_pair(b["key"])].tables[str(b["key"]["table"])] += int(b["doc_count"])
+    for named, name_field in TABLE_NAMES:
+        table_source = {"table": {"terms": {"field": name_field}}}
+        for b in reader.composite(all_of(query, named), [*PAIR_SOURCES, table_source]):
+            out[_pair(b["key"])].tables[str(b["key"]["table"])] += int(b["doc_count"])
     for name, row in _changes(reader, query):
         out[_pair(row)].changes[name].append(row)
     return dict(out)
@@ -109,7 +120,7 @@ def aggregate(reader: Reader, query: Query) -> dict[Pair, Partial]:
 
 SPAN_AGGS = {
     **AGGS,
-    "tables": {"filter": {"terms": {"operation": list(TABLE_EVENTS)}}, "aggs": {"t": _terms("sql.keyword")}},
+    **{f"tables_{i}": {"filter": named, "aggs": {"t": _terms(f)}} for i, (named, f) in enumerate(TABLE_NAMES)},
 }
 
 
@@ -175,6 +186,9 @@ def build(
     gaps = stream_gaps or []
     if gaps:
         notes.append(f"the server logged nothing for {len(gaps)} stretch(es) during the session: events may be missing")
+    unnamed = sum(t["operations"][op] for op in TABLE_EVENTS) - sum(part.tables.values())
+    if unnamed:
+        notes.append(f"{unnamed} table event(s) without a stored table name: not in the tables touched")
     privileged = set(privileged_users)
     return SessionSummary(
         key=session_key(bounds.server, bounds.connid, bounds.first.timestamp),

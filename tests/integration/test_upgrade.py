@@ -47,20 +47,30 @@ def lines(base_us: int) -> list[str]:
     return out
 
 
-def old_release(forwarder: Forwarder) -> str:
+NEW_FIELDS = ("sql_lower", "sql_fingerprint", "sql_fingerprint_hash", "table")  # what version 1 did not write
+
+
+def write(forwarder: Forwarder, day_lines: list[str], strip: tuple[str, ...] = NEW_FIELDS) -> None:
+    """Documents of `day_lines` as the transform builds them, without the fields `strip` names (as an older
+    release wrote them), bulk-written with their ids."""
+    transformer = BatchTransformer(
+        cloudwatch_context(GROUP, STREAM, "1"), TransformOptions(index_prefix=forwarder.prefix)
+    )
+    body = []
+    for action in transformer.actions(RawEvent(line) for line in day_lines):
+        doc = {k: v for k, v in action.document().items() if k not in strip}
+        body += [{"create": {"_index": action.index_name, "_id": action.doc_id}}, doc]
+    assert not forwarder.client.bulk(body=body, refresh=True)["errors"]
+
+
+def old_release(forwarder: Forwarder, day_lines: list[str] | None = None) -> str:
     """Day 1 as the previous release left it: version 1's template and index, its documents (no new fields)."""
     prefix, client = forwarder.prefix, forwarder.client
     template = json.loads(V1.read_text(encoding="utf-8"))
     template["index_patterns"] = [f"{prefix}-*"]
     client.indices.put_index_template(name=prefix, body=template)
-    index = f"{prefix}-2026.07.01"
-    transformer = BatchTransformer(cloudwatch_context(GROUP, STREAM, "1"), TransformOptions(index_prefix=prefix))
-    body = []
-    for action in transformer.actions(RawEvent(line) for line in lines(DAY1)):
-        doc = {k: v for k, v in action.document().items() if not k.startswith("sql_")}
-        body += [{"create": {"_index": action.index_name, "_id": action.doc_id}}, doc]
-    assert not client.bulk(body=body, refresh=True)["errors"]
-    return index
+    write(forwarder, lines(DAY1) if day_lines is None else day_lines)
+    return f"{prefix}-2026.07.01"
 
 
 def test_old_and_new_indices_side_by_side(forwarder: Forwarder, capsys: Any, tmp_path: Path) -> None:
@@ -112,3 +122,56 @@ def test_old_and_new_indices_side_by_side(forwarder: Forwarder, capsys: Any, tmp
     for fmt in ("md", "html"):
         text = render(report, fmt)
         assert "Top statements" in text and select in text and "before fingerprints existed" in text
+
+
+def _table_event(us: int, op: str, table: str) -> str:
+    return f"{us},up-1,app,10.0.0.5,9,{us % 1000},{op},shop,{table},"
+
+
+def test_session_tables_over_old_and_new_indices(forwarder: Forwarder) -> None:
+    """One session over three daily indices: version 1's (day 1), one that maps both `table` and `sql.keyword`
+    (day 2: an operator who put sql.keyword back for exact matches) and version 2's (day 3). Each table event is
+    counted once: by `sql.keyword` where `table` is not mapped (even a newer release's document in the old
+    index), by `table` where it is; a table event stored with neither name is counted in a note."""
+    from handler.mappings import index_template
+    from handler.read.reader import Reader
+    from handler.sessions import find_session
+    from handler.sessions.listing import list_sessions
+
+    client, prefix = forwarder.client, forwarder.prefix
+    day3 = DAY2 + 86_400_000_000
+    day1 = [f"{DAY1 + 10},up-1,app,10.0.0.5,9,0,CONNECT,shop,,0"]
+    touched = [("READ", "orders"), ("READ", "orders"), ("WRITE", "invoices")]
+    day1 += [_table_event(DAY1 + 20 + n, op, table) for n, (op, table) in enumerate(touched)]
+    old_release(forwarder, day1)
+    write(forwarder, [_table_event(DAY1 + 50, "READ", "orders")], strip=())  # the new release, the day's index old
+    client.indices.put_index_template(name=prefix, body=index_template(prefix))
+    both = f"{prefix}-2026.07.02"
+    keyword = {"sql": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 8191}}}}
+    client.indices.create(index=both, body={"mappings": {"properties": keyword}})
+    later = [_table_event(DAY2 + 10, "READ", "orders"), _table_event(day3 + 11, "READ", "Customers")]
+    disconnect = f"{day3 + 90},up-1,app,10.0.0.5,9,0,DISCONNECT,shop,,0"
+    event = encode_subscription_event([*later, disconnect], log_group=GROUP, log_stream=STREAM)
+    assert forwarder.invoke(event)["indexed"] == 3
+    forwarder.refresh()
+    mapped = client.indices.get_mapping(index=both)[both]["mappings"]["properties"]
+    assert "table" in mapped and "keyword" in mapped["sql"]["fields"]
+    tables = [{"table": "orders", "events": 4}, {"table": "Customers", "events": 1}, {"table": "invoices", "events": 1}]
+    period = Period(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 7, 4, tzinfo=UTC))
+
+    def summaries() -> list[Any]:
+        with Reader(client, f"{prefix}-*", page_size=2) as reader:
+            found = find_session(reader, "up-1", 9)
+            (listed,) = list_sessions(reader, period)  # one CONNECT … DISCONNECT: the listing's own aggregation
+        assert found is not None
+        return [found, listed]
+
+    for summary in summaries():
+        assert summary.tables == tables and summary.operations["READ"] == 5
+        assert not any("table name" in n for n in summary.notes)
+
+    write(forwarder, [_table_event(day3 + 12, "READ", "orders")])  # an older release, version 2's index
+    forwarder.refresh()
+    for summary in summaries():
+        assert summary.tables == tables and summary.operations["READ"] == 6
+        assert "1 table event(s) without a stored table name: not in the tables touched" in summary.notes

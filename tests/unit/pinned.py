@@ -4,7 +4,9 @@ merged (it masks one of these lines differently; every id and every other docume
 more when lines holding a credential stopped being digested with it (a fast unkeyed hash of the password would
 let anyone test guesses offline; they are identified by their fields without the statement): exactly those three
 lines' ids changed, nothing else. Issue 24 added fields to documents (sql_lower, sql_fingerprint,
-sql_fingerprint_hash) and re-pinned the documents: every id and every other field stayed the same.
+sql_fingerprint_hash) and re-pinned the documents: every id and every other field stayed the same. Sessions (issue
+22) added `table` to table events' documents and re-pinned them the same way (with `table` taken out, the
+file run's records and the other runs' digests are the previous fixture's).
 
 An id is what makes a re-sent line a duplicate rather than a second document: a changed id duplicates every
 document already indexed. So the fixture is never regenerated to make a failing test pass; the transform is fixed.

@@ -26,6 +26,7 @@ FIELDS = {
     "sql_lower",
     "sql_fingerprint",
     "sql_fingerprint_hash",
+    "table",
     "retcode",
     "connection_type",
     "log_group",
@@ -87,6 +88,18 @@ def test_statement_prefix_and_fingerprint() -> None:
     assert len(audit_document(long, ctx)["sql_lower"]) == 256
     table = audit_document(record("1603440571474649,i,app,h,30,9,READ,db,orders,0"), ctx)
     assert table["sql_lower"] == "orders" and "sql_fingerprint" not in table  # a TABLE event names a table
+
+
+def test_table_events_name_their_table() -> None:
+    """`table`: what sessions aggregate "tables touched" on (template version 2 has no keyword of `sql`); only
+    the plugin's table events have it, RENAME's `old|newdb.new` object as written."""
+    ctx = Context()
+    for op, obj in (("READ", "orders"), ("WRITE", "Invoices"), ("CREATE", "t"), ("RENAME", "t_old|db.t_new")):
+        doc = audit_document(record(f"1603440571474649,i,app,h,30,9,{op},db,{obj},"), ctx)
+        assert doc["table"] == doc["sql"] == obj, op
+    assert "table" not in audit_document(record(AURORA_QUERY), ctx)
+    assert "table" not in audit_document(record("1603440571474649,i,app,h,30,0,CONNECT,db,,0"), ctx)
+    assert "table" not in audit_document(record("1603440571474649,i,app,h,30,9,READ,db,,"), ctx)
 
 
 def test_empty_fields_are_omitted() -> None:

@@ -185,6 +185,7 @@ def test_the_template_is_built_for_cost() -> None:
     assert properties["sql_fingerprint"] == {"type": "keyword", "index": False, "doc_values": False}
     assert properties["sql_fingerprint_hash"]["type"] == "keyword"
     assert properties["sql_lower"]["doc_values"] is False  # searched, never aggregated
+    assert properties["table"]["type"] == "keyword" and properties["table"].get("doc_values", True)  # aggregated
 
 
 def test_engine_variants_come_from_the_one_definition() -> None:
