@@ -167,7 +167,7 @@ def test_two_prefixes_in_one_tenant_keep_their_own_objects(
     monkeypatch.setenv("RDSAUDIT_ACTIVITY_INDEX_PREFIX", f"{other}act")
     try:
         assert setup_with(other, dashboards.url) == 0
-        assert len(dashboards.store) == 40
+        assert len(dashboards.store) == 42
         titles = {o["attributes"]["title"] for o in dashboards.store.values() if o["type"] == "index-pattern"}
         assert titles == {f"{forwarder.prefix}-*", f"{forwarder.prefix}act-*", f"{other}-*", f"{other}act-*"}
         capsys.readouterr()
