@@ -79,6 +79,7 @@ bench: $(STAMP) opensearch-up
 	@$(PY) -m bench.memory
 	@$(PY) -m bench.backfill
 	@$(PY) -m bench.report
+	@$(PY) -m bench.sessions
 
 fuzz: $(STAMP) opensearch-up
 	@$(PY) -m bench.fuzz --lines 1000000 --payloads 3000

@@ -40,7 +40,7 @@ from handler.transforms.context import cloudwatch_context
 
 URL = os.environ.get("OPENSEARCH_URL", "http://127.0.0.1:9200")
 OLD_TEMPLATE = ROOT / "tests" / "events" / "index-template-v1.json"
-NEW_FIELDS = ("sql_lower", "sql_fingerprint", "sql_fingerprint_hash")  # what version 1's documents did not have
+NEW_FIELDS = ("sql_lower", "sql_fingerprint", "sql_fingerprint_hash", "table")  # not in version 1's documents
 
 
 def request(method: str, path: str, body: Any = None, ndjson: bool = False) -> Any:

@@ -114,8 +114,9 @@ def _privileged(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) 
     people = [name for name in names if name not in INTERNAL]
     having = {"bool": {"should": [{"terms": {"user": people}}, saved_search("account_changes")]}}
     sessions = list_sessions(reader, options.period, options.clusters, privileged_users=names, having=having)
+    prefix = reader.pattern.removesuffix("-*")  # the saved objects' ids follow the index prefix
     raw.privileged_sessions = [
-        {**s.as_dict(), "timeline": timeline_command(s), "dashboards": dashboards_path(s)} for s in sessions
+        {**s.as_dict(), "timeline": timeline_command(s), "dashboards": dashboards_path(s, prefix)} for s in sessions
     ]
 
 

@@ -82,7 +82,7 @@ def test_what_the_issue_asks_for_is_there() -> None:
     for o in saved_objects():
         by_type.setdefault(o["type"], []).append(o["id"])
     assert len(by_type["index-pattern"]) == 2 and len(by_type["dashboard"]) == 1
-    assert len([s for s in by_type["search"] if s.startswith("rdsaudit-")]) == 5
+    assert len([s for s in by_type["search"] if s.startswith("rdsaudit-")]) == 6  # with one connection's events
     assert len([s for s in by_type["search"] if s.startswith("rdsactivity-")]) == 3
     assert (
         len(by_type["visualization"]) == 9
