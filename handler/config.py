@@ -56,6 +56,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_DETECT_TOPIC_ARN", "", "detect job: SNS topic for new findings (empty: no mail)"),
     ("RDSAUDIT_DETECT_EVENT_BUS", "", "detect job: EventBridge bus for new findings (`default`; empty: none)"),
     ("RDSAUDIT_DETECT_SECURITY_HUB", "false", "detect job: also import new findings into AWS Security Hub (ASFF)"),
+    (
+        "RDSAUDIT_DETECT_RENOTIFY_SECONDS",
+        "21600",
+        "detect job: a rule and key already notified within this many seconds is not notified again",
+    ),
+    ("RDSAUDIT_DASHBOARDS_URL", "", "Dashboards URL that findings' links start with (default: the domain's)"),
     ("XDG_CACHE_HOME", "~/.cache", "where the command line keeps backfill checkpoints (in rdsaudit/backfill/)"),
     (
         "LOG_LEVEL",
@@ -106,6 +112,8 @@ class Settings(NamedTuple):
     detect_topic_arn: str = ""
     detect_event_bus: str = ""
     detect_security_hub: bool = False
+    detect_renotify_seconds: float = 21600.0
+    dashboards_url: str = ""
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -189,6 +197,10 @@ class Settings(NamedTuple):
             detect_topic_arn=env.get("RDSAUDIT_DETECT_TOPIC_ARN", "").strip(),
             detect_event_bus=env.get("RDSAUDIT_DETECT_EVENT_BUS", "").strip(),
             detect_security_hub=_bool("RDSAUDIT_DETECT_SECURITY_HUB", get("RDSAUDIT_DETECT_SECURITY_HUB")),
+            detect_renotify_seconds=_number(
+                "RDSAUDIT_DETECT_RENOTIFY_SECONDS", get("RDSAUDIT_DETECT_RENOTIFY_SECONDS"), 0, 30 * 86400
+            ),
+            dashboards_url=_dashboards(env.get("RDSAUDIT_DASHBOARDS_URL", "").strip(), url, service),
             aoss_collection_type=_choice(
                 "RDSAUDIT_AOSS_COLLECTION_TYPE",
                 get("RDSAUDIT_AOSS_COLLECTION_TYPE").lower(),
@@ -251,6 +263,18 @@ def _detections(value: str) -> str:
             return f.read()
     except OSError as e:
         raise ConfigError(f"RDSAUDIT_DETECTIONS: cannot read {value}: {e.strerror or e}") from None
+
+
+def _dashboards(value: str, opensearch_url: str, service: str) -> str:
+    """Managed domains serve Dashboards at /_dashboards on their endpoint; elsewhere only a given URL is known."""
+    if value:
+        if not re.match(r"https?://[^/\s]+", value) or has_userinfo(value):
+            raise ConfigError(f"RDSAUDIT_DASHBOARDS_URL must be an http(s):// URL without credentials, got {value!r}")
+        return value.rstrip("/")
+    host = opensearch_url.split("://", 1)[-1].split("/", 1)[0]
+    if service == "es" and host.endswith(".es.amazonaws.com"):
+        return f"{opensearch_url}/_dashboards"
+    return ""
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
