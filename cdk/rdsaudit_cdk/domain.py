@@ -9,7 +9,7 @@ followed by the path), in its identity policy and in the domain's access policy.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
@@ -153,7 +153,7 @@ class SearchDomain(SearchBackend):
                 self.domain.add_access_policies(
                     iam.PolicyStatement(principals=[iam.ArnPrincipal(role.role_arn)], actions=[action], resources=arns)
                 )
-        for path in {p for ps in paths.values() for p in ps if "*" in p}:
+        for path in {p for ps in paths.values() for p in ps if "*" in p and not Token.is_unresolved(p)}:
             acknowledge(
                 role,
                 f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{path}]",
@@ -170,6 +170,23 @@ class SearchDomain(SearchBackend):
                 "es:ESHttpPut": [f"_index_template/{t}" for t in templates],
             }
         self.allow_paths(role, paths)
+
+    def allow_detector(self, role: iam.IRole, prefix: str) -> None:
+        # handler/read's Reader: GET / (the engine), a point in time on the pattern, searches in it (POST /_search),
+        # its close; _bulk for findings and their marks.
+        self.allow_paths(
+            role,
+            {
+                "es:ESHttpGet": [""],
+                "es:ESHttpPost": [f"{prefix}-*/_search/point_in_time", "_search", "_bulk"],
+                "es:ESHttpDelete": ["_search/point_in_time"],
+            },
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/<IndexPrefix>-*/_search/point_in_time]",
+            "A point in time over the stack's daily audit and findings indices, opened to read them completely.",
+        )
 
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         self.allow_paths(

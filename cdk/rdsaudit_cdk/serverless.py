@@ -208,6 +208,11 @@ class ServerlessCollection(SearchBackend):
                 self._grant(self._reader, "index", f"index/{self.name}/{prefix}-*", *READ_INDEX)
                 self._grant(self._reader, "collection", self.collection_resource, DESCRIBE_ITEMS)
 
+    def allow_detector(self, role: iam.IRole, prefix: str) -> None:
+        self._allow_data_plane(role)
+        self._grant(role.role_arn, "index", f"index/{self.name}/{prefix}-*", *READ_INDEX)
+        self._grant(role.role_arn, "index", f"index/{self.name}/{prefix}-findings-*", *WRITE_INDEX)
+
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         role = self.setup_role
         self._allow_data_plane(role)
