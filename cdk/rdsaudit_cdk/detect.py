@@ -93,7 +93,8 @@ class Detect(Construct):
         search.allow_detector(role, prefix)
         role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
         # The topic is encrypted: SNS asks KMS for a data key with the publisher's permissions ("Encryption at
-        # rest", Amazon SNS Developer Guide: kms:GenerateDataKey* and kms:Decrypt for publishers; SNS calls GenerateDataKey).
+        # rest", Amazon SNS Developer Guide: kms:GenerateDataKey* and kms:Decrypt for publishers; SNS calls
+        # GenerateDataKey).
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
@@ -104,7 +105,9 @@ class Detect(Construct):
         bus_arn = stack.format_arn(service="events", resource="event-bus", resource_name=event_bus)
         role.add_to_principal_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus_arn]))
         if security_hub:
-            product = f"arn:{stack.partition}:securityhub:{stack.region}:{stack.account}:product/{stack.account}/default"
+            product = (
+                f"arn:{stack.partition}:securityhub:{stack.region}:{stack.account}:product/{stack.account}/default"
+            )
             role.add_to_principal_policy(
                 iam.PolicyStatement(actions=["securityhub:BatchImportFindings"], resources=[product])
             )

@@ -15,8 +15,8 @@ from rdsaudit_cdk.activity import ACTIVITY_PREFIX, ActivityStreams
 from rdsaudit_cdk.alarms import Alarms
 from rdsaudit_cdk.autosubscribe import AutoSubscribe
 from rdsaudit_cdk.backfill import Backfill
-from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.detect import Detect, detections_json, schedule_expression
+from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.exporter import Exporter
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.keys import DataKey
