@@ -268,8 +268,10 @@ def _detections(value: str) -> str:
 def _dashboards(value: str, opensearch_url: str, service: str) -> str:
     """Managed domains serve Dashboards at /_dashboards on their endpoint; elsewhere only a given URL is known."""
     if value:
-        if not re.match(r"https?://[^/\s]+", value) or has_userinfo(value):
-            raise ConfigError(f"RDSAUDIT_DASHBOARDS_URL must be an http(s):// URL without credentials, got {value!r}")
+        if has_userinfo(value):  # never echoed: the value holds a password
+            raise ConfigError("RDSAUDIT_DASHBOARDS_URL must not carry credentials (user:password@)")
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ConfigError(f"RDSAUDIT_DASHBOARDS_URL must be an http:// or https:// URL, got {value!r}")
         return value.rstrip("/")
     host = opensearch_url.split("://", 1)[-1].split("/", 1)[0]
     if service == "es" and host.endswith(".es.amazonaws.com"):

@@ -290,3 +290,22 @@ def test_the_strict_stand_ins_refuse_what_aws_refuses(channels: Any) -> None:
     bad = {k: v for k, v in good.items() if k != "SchemaVersion"} | {"Id": "y"}
     answer = ch.runtime.aws("securityhub").batch_import_findings(Findings=[good, bad])
     assert [(f["Id"], f["ErrorCode"]) for f in answer["FailedFindings"]] == [("y", "InvalidInput")]
+
+
+def test_before_any_finding_nothing_is_sent_and_nothing_fails(client: Any, aws: str, monkeypatch: Any) -> None:
+    """A fresh deployment: no findings index exists yet; the run reads nothing and calls no channel."""
+    monkeypatch.setenv("RDSAUDIT_INDEX_PREFIX", f"t{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv("RDSAUDIT_DETECT_TOPIC_ARN", f"arn:aws:sns:{REGION}:{ACCOUNT}:absent")
+    monkeypatch.setenv("RDSAUDIT_DETECT_EVENT_BUS", "absent")
+    runtime = build_runtime(Settings.from_env())
+    with recording("detect"):
+        summary = Notifier(runtime).run(NOW)
+    assert summary.as_log() == {
+        "channels": ["sns", "events"],
+        "candidates": 0,
+        "sent": {"sns": 0, "events": 0},
+        "quiet": {"sns": 0, "events": 0},
+        "failed": {"sns": 0, "events": 0},
+        "failures": [],
+        "marks_failed": 0,
+    }
