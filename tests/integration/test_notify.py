@@ -309,3 +309,37 @@ def test_before_any_finding_nothing_is_sent_and_nothing_fails(client: Any, aws: 
         "failures": [],
         "marks_failed": 0,
     }
+
+
+class Killed(BaseException):
+    """The function stopped mid-run (its timeout): not an error the run handles."""
+
+
+def test_a_run_cut_short_keeps_what_it_sent_marked(channels: Any, monkeypatch: Any) -> None:
+    """Sends are marked batch by batch: a run killed during its second batch of mails has marked the first ten,
+    and the next run sends only the other two — twelve mails in all, none twice."""
+    ch = channels
+    _topic_up(ch)
+    monkeypatch.setenv("RDSAUDIT_DETECT_EVENT_BUS", "")
+    monkeypatch.setenv("RDSAUDIT_DETECT_SECURITY_HUB", "false")
+    ch.runtime.settings = Settings.from_env()
+    for n in range(12):
+        doc = brute(10, "2026-12-07T10:00:00Z", "2026-12-07T10:04:00Z")
+        ch.put(f"c{n:02d}", {**doc, "key": f"client=203.0.113.{n}", "client": f"203.0.113.{n}"})
+    published = []
+
+    def kill_at_the_eleventh(params: dict[str, Any], **_: Any) -> None:
+        if len(published) == 10:
+            raise Killed
+        published.append(params["Subject"])
+
+    ch.runtime.aws("sns").meta.events.register("provide-client-params.sns.Publish", kill_at_the_eleventh)
+    with pytest.raises(Killed):
+        ch.run()
+    ch.runtime.aws("sns").meta.events.unregister("provide-client-params.sns.Publish", kill_at_the_eleventh)
+    ch.client.indices.refresh(index=ch.index)
+    assert len(drain(ch.sqs, ch.sns_queue)) == 10
+    after = ch.run(NOW + timedelta(minutes=5))
+    assert after.candidates == 2 and after.sent == {"sns": 2}
+    assert len(drain(ch.sqs, ch.sns_queue)) == 2
+    assert ch.run(NOW + timedelta(minutes=10)).sent == {"sns": 0}

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from handler.detect.notify import channels as ch
-from handler.detect.notify.decide import LastSent, Plan, decide
+from handler.detect.notify.decide import LastSent, Send, decide
 from handler.detect.notify.model import Finding, from_document
 from handler.read.period import iso
 from handler.read.reader import Reader
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from handler.runtime import Runtime
 
 FIELDS = ["*"]
+Marks = list[tuple[Finding, dict[str, Any]]]  # a finding and the partial document that marks it
+BATCH = {"sns": 10, "events": ch.EVENTS_PER_CALL, "securityhub": ch.FINDINGS_PER_CALL}
 
 
 @dataclass
@@ -120,25 +122,27 @@ class Notifier:
         plan = decide(todo, last_sent(recent, channels), channels, now, interval)
         stamp = iso(now)
         for channel in channels:
-            outcome = self._send(channel, plan, stamp)
-            marks: list[tuple[Finding, dict[str, Any]]] = []
-            for s in outcome.accepted:
-                marks.append((s.finding, {"notified": {channel: stamp}}))
-                by = {"at": stamp, "by": s.finding.id}
-                marks += [(c, {"suppressed": {channel: by}}) for c in s.covers]
-            for q in plan.quiet.get(channel, []):
-                marks.append((q.finding, {"suppressed": {channel: {"at": stamp, "by": q.by}}}))
-            summary.marks_failed += self._mark(marks)
-            summary.sent[channel] = len(outcome.accepted)
-            summary.quiet[channel] = len(plan.quiet.get(channel, [])) + sum(len(s.covers) for s in outcome.accepted)
-            summary.failed[channel] = len(outcome.failed)
-            summary.failures += [f"{channel} {s.finding.id}: {reason}" for s, reason in outcome.failed]
+            quiet = plan.quiet.get(channel, [])
+            quiet_marks: Marks = [(q.finding, {"suppressed": {channel: {"at": stamp, "by": q.by}}}) for q in quiet]
+            summary.marks_failed += self._mark(quiet_marks)
+            summary.quiet[channel] = len(quiet)
+            summary.sent[channel] = summary.failed[channel] = 0
+            sends = plan.sends.get(channel, [])
+            # Marked batch by batch: a run cut short (the function's timeout) re-sends at most one batch.
+            for i in range(0, len(sends), BATCH[channel]):
+                outcome = self._send(channel, sends[i : i + BATCH[channel]], stamp)
+                marks: Marks = []
+                for s in outcome.accepted:
+                    marks.append((s.finding, {"notified": {channel: stamp}}))
+                    marks += [(c, {"suppressed": {channel: {"at": stamp, "by": s.finding.id}}}) for c in s.covers]
+                summary.marks_failed += self._mark(marks)
+                summary.sent[channel] += len(outcome.accepted)
+                summary.quiet[channel] += sum(len(s.covers) for s in outcome.accepted)
+                summary.failed[channel] += len(outcome.failed)
+                summary.failures += [f"{channel} {s.finding.id}: {reason}" for s, reason in outcome.failed]
         return summary
 
-    def _send(self, channel: str, plan: Plan, stamp: str) -> ch.Outcome:
-        sends = plan.sends.get(channel, [])
-        if not sends:
-            return ch.Outcome()
+    def _send(self, channel: str, sends: list[Send], stamp: str) -> ch.Outcome:
         s, region = self.settings, self.settings.aws_region
         if channel == "sns":
             return ch.sns(self.runtime.aws("sns"), s.detect_topic_arn, sends)
@@ -146,7 +150,7 @@ class Notifier:
             return ch.events(self.runtime.aws("events"), s.detect_event_bus, sends, self.account(), region)
         return ch.securityhub(self.runtime.aws("securityhub"), sends, self.account(), region, stamp)
 
-    def _mark(self, marks: list[tuple[Finding, dict[str, Any]]]) -> int:
+    def _mark(self, marks: Marks) -> int:
         """Partial updates by id (other channels' marks stay); the number of findings that could not be marked."""
         if not marks:
             return 0
