@@ -9,12 +9,16 @@ import re
 from typing import Any
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from rdsaudit_cdk.alarms import NAMESPACE
 from rdsaudit_cdk.bundling import rdsaudit_function
 from rdsaudit_cdk.forwarder import Forwarder
 from rdsaudit_cdk.search import SearchBackend
@@ -137,3 +141,37 @@ class Detect(Construct):
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=0),
             ),
         )
+        self._alarms(topic)
+
+    def _alarms(self, topic: sns.ITopic) -> None:
+        """A run that failed, and a run whose notifications failed (its JSON line at ERROR: they are sent by the
+        next run, but someone should know a channel is down)."""
+        five = Duration.minutes(5)
+        logs.MetricFilter(
+            self,
+            "NotifyFailedFilter",
+            log_group=self.function.log_group,
+            metric_namespace=NAMESPACE,
+            metric_name="DetectNotifyFailed",
+            filter_pattern=logs.FilterPattern.literal('{ $.msg = "detect" && $.level = "ERROR" }'),
+            metric_value="1",
+        )
+        for name, metric, description in (
+            ("Errors", self.function.metric_errors(period=five, statistic="Sum"), "A detect run failed."),
+            (
+                "NotifyFailed",
+                cloudwatch.Metric(namespace=NAMESPACE, metric_name="DetectNotifyFailed", period=five, statistic="Sum"),
+                "Findings could not be sent on a channel (SNS, EventBridge or Security Hub); the next run retries.",
+            ),
+        ):
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{name}Alarm",
+                metric=metric,
+                threshold=0,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+            alarm.add_alarm_action(actions.SnsAction(topic))

@@ -166,3 +166,25 @@ def test_no_schedule_when_off(tmp_path: Path) -> None:
         for f in template.find_resources("AWS::Lambda::Function").values()
         if f["Properties"].get("Handler") == "handler.app.detect_handler"
     ]
+
+
+def test_alarms_on_a_failed_run_and_on_failed_notifications(template: Any) -> None:
+    lid, fn = detect_function(template)
+    [metric_filter] = [
+        f["Properties"]
+        for f in template.find_resources("AWS::Logs::MetricFilter").values()
+        if f["Properties"]["MetricTransformations"][0]["MetricName"] == "DetectNotifyFailed"
+    ]
+    assert metric_filter["FilterPattern"] == '{ $.msg = "detect" && $.level = "ERROR" }'
+    assert metric_filter["LogGroupName"] == {"Ref": fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]}
+    alarms = [a["Properties"] for a in template.find_resources("AWS::CloudWatch::Alarm").values()]
+    notify = [a for a in alarms if a.get("MetricName") == "DetectNotifyFailed"]
+    errors = [
+        a
+        for a in alarms
+        if a.get("MetricName") == "Errors"
+        and {"Name": "FunctionName", "Value": {"Ref": lid}} in a.get("Dimensions", [])
+    ]
+    assert len(notify) == 1 and len(errors) == 1
+    for alarm in notify + errors:
+        assert alarm["AlarmActions"][0]["Ref"].startswith("AlarmsTopic")
