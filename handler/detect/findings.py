@@ -18,8 +18,25 @@ from handler.detect.catalog import Rule
 from handler.read.period import iso
 from handler.transforms.sql_secrets import mask_sql
 
-EXAMPLES = 3
-EXAMPLE_FIELDS = ["@timestamp", "user", "client", "server", "instance", "connid", "operation", "db", "sql", "retcode"]
+EXAMPLES = 5
+EXAMPLE_FIELDS = [
+    "@timestamp",
+    "user",
+    "client",
+    "server",
+    "cluster",
+    "instance",
+    "owner",
+    "region",
+    "connid",
+    "operation",
+    "db",
+    "sql",
+    "retcode",
+]
+# finding field → the audit documents' field it is taken from
+CONTEXT = {"user": "user", "client": "client", "server": "server", "cluster": "cluster", "instance": "instance"}
+CONTEXT.update({"account": "owner", "region": "region", "connid": "connid"})
 
 
 @dataclass
@@ -64,10 +81,12 @@ def _values(rows: list[dict[str, Any]], name: str) -> list[Any]:
 def example(row: dict[str, Any]) -> dict[str, Any]:
     """An event as evidence: its index and id (to open it), and its statement masked again (an index written
     with RDSAUDIT_MASK_SECRETS=false must not put a password in a notification)."""
-    out = {k: row[k] for k in EXAMPLE_FIELDS if row.get(k) is not None}
-    if isinstance(out.get("sql"), str):
-        out["sql"] = mask_sql(out["sql"])[:1000]
-    out.update({"_index": row.get("_index"), "_id": row.get("_id")})
+    out: dict[str, Any] = {"id": row.get("_id"), "index": row.get("_index")}
+    for name in ("@timestamp", "operation", "user", "client", "db"):
+        if row.get(name) is not None:
+            out[name] = row[name]
+    if isinstance(row.get("sql"), str):
+        out["sql"] = mask_sql(row["sql"])[:1000]
     return out
 
 
@@ -98,16 +117,13 @@ QUERY_FIELDS = ("user", "client", "server", "instance", "connid", "detections")
 
 
 def document(finding: Finding, *, now: str, pattern_id: str, catalog_version: int) -> dict[str, Any]:
+    """The finding as stored (README "Detections" lists the fields). `notified` is the notifier's (one timestamp
+    per channel): never written here, so that rewriting a finding keeps it."""
     rule, rows = finding.rule, finding.rows
-    connection = None
-    servers, connids = _values(rows, "server"), _values(rows, "connid")
-    if len(servers) == 1 and len(connids) == 1:
-        first = next(r for r in rows if r.get("connid") is not None)
-        connection = {"server": servers[0], "connid": connids[0], "time": first["@timestamp"]}
     query = finding.query or key_query(finding.key)
-    end = finding.last if finding.last > finding.window_start else finding.window_end
+    end = finding.last if finding.last > finding.first else finding.window_end
     doc: dict[str, Any] = {
-        "@timestamp": finding.window_start,
+        "@timestamp": finding.first,
         "finding_id": finding.id,
         "rule": rule.id,
         "kind": rule.kind,
@@ -117,30 +133,27 @@ def document(finding: Finding, *, now: str, pattern_id: str, catalog_version: in
         "description": rule.description,
         "response": rule.response,
         "key": finding.key_text,
-        "key_fields": finding.key,
-        "window": {"start": finding.window_start, "end": finding.window_end},
-        "count": finding.count,
+        "window_start": finding.window_start,
+        "window_end": finding.window_end,
         "first": finding.first,
         "last": finding.last,
-        "user": _single(rows, "user", finding.key),
-        "client": _single(rows, "client", finding.key),
-        "instance": _single(rows, "instance", finding.key) or _single(rows, "server", finding.key),
-        "users": _values(rows, "user")[:50],
-        "clients": _values(rows, "client")[:50],
-        "instances": (_values(rows, "instance") or _values(rows, "server"))[:50],
-        "connection": connection,
-        "examples": [example(r) for r in rows[:EXAMPLES]],
-        "dashboards": {
-            "query": query,
-            "discover": discover_path(query, finding.first, _after(end), pattern_id),
-        },
-        "parameters": dict(rule.parameters),
-        "catalog_version": catalog_version,
-        "session": None,
-        "detected_at": now,
-        "updated_at": now,
-        **finding.extra,
+        "count": finding.count,
     }
+    for name, source in CONTEXT.items():
+        doc[name] = _single(rows, source, finding.key, name)
+    doc.update(
+        {
+            "session": None,
+            "examples": [example(r) for r in rows[:EXAMPLES]],
+            "query": query,
+            "link": discover_path(query, finding.first, _after(end), pattern_id),
+            "parameters": dict(rule.parameters),
+            "catalog_version": catalog_version,
+            "detected_at": now,
+            "updated_at": now,
+            **finding.extra,
+        }
+    )
     return doc
 
 
@@ -153,8 +166,9 @@ def _after(stamp: str) -> str:
     return iso(parse_timestamp(stamp) + timedelta(seconds=1))
 
 
-def _single(rows: list[dict[str, Any]], name: str, key: dict[str, Any]) -> Any:
+def _single(rows: list[dict[str, Any]], source: str, key: dict[str, Any], name: str) -> Any:
+    """The key's value, else the one value all the finding's events share (None when they differ)."""
     if name in key:
         return key[name]
-    values = _values(rows, name)
+    values = _values(rows, source)
     return values[0] if len(values) == 1 else None

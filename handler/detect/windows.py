@@ -128,8 +128,9 @@ def login_after_failures(reader: Reader, catalog: Catalog, rule: Rule, run: Peri
             at = bursts.epoch_ms(login["@timestamp"])
             before = [f for f, t in zip(failures, times, strict=True) if at - window * 1000 <= t < at]
             if len(before) >= threshold:
-                per_bucket[at // (window * 1000) * window * 1000].extend([*before[-EXAMPLE_KEEP:], login])
-        for start_ms, rows in sorted(per_bucket.items()):
+                per_bucket[at // (window * 1000) * window * 1000].extend([*before, login])
+        for start_ms, kept in sorted(per_bucket.items()):
+            rows = _unique(kept)  # two logins in one bucket share failures
             login = rows[-1]
             finding = _bucket_findings(rule, {"user": user, "client": client}, [(start_ms, rows)], window, "")[0]
             finding.query = f'({lucene("failed_logins")} OR operation:CONNECT) AND user:"{user}" AND client:"{client}"'
@@ -138,9 +139,6 @@ def login_after_failures(reader: Reader, catalog: Catalog, rule: Rule, run: Peri
             finding.rows = [login, *[r for r in rows if r is not login]]
             found.append(finding)
     return found
-
-
-EXAMPLE_KEEP = 5
 
 
 def audit_silence(reader: Reader, catalog: Catalog, rule: Rule, run: Period) -> list[Finding]:

@@ -37,6 +37,8 @@ class TransformOptions(NamedTuple):
     document_ids: bool = True
     # The event rules that tag documents (`detections`, `severity`); None: the shipped catalog's defaults.
     detections: EventRules | None = None
+    # False only to measure what tagging costs (bench.transform --detections off): every flow tags.
+    tag: bool = True
 
 
 # The action line of a bulk `create`, up to the id (index names and ids here need no JSON escaping).
@@ -125,7 +127,7 @@ class BatchTransformer:
         self._last = last
         self._fallback_ms = fallback_ms
         self._heads: dict[str, tuple[str, bytes]] = {}  # day → index name, action line up to the id
-        self._tag = (options.detections or default_event_rules()).tag
+        self._tag = (options.detections or default_event_rules()).tag if options.tag else None
 
     def actions(self, events: Iterable[RawEvent]) -> Iterator[Action]:
         action = self.action
@@ -152,9 +154,10 @@ class BatchTransformer:
             # masking answered already: a changed `sql` holds a credential (the usual case returns the same str)
             sql = doc.get("sql", rec.obj)
             secret = (sql is not rec.obj and sql != rec.obj) if mask else holds_secret(line, rec)
-            hit = self._tag(doc)
-            if hit is not None:
-                doc["detections"], doc["severity"] = hit
+            if self._tag is not None:
+                hit = self._tag(doc)
+                if hit is not None:
+                    doc["detections"], doc["severity"] = hit
         else:
             timestamp, day = self._time_for_failure(timestamp_ms)
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=mask)
