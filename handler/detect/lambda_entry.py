@@ -4,7 +4,6 @@ so a retried invocation covers the same moment as the first attempt."""
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +21,10 @@ def scheduled_time(event: Any, fallback: datetime) -> datetime:
 
 def detect_scheduled(event: Any, runtime: Runtime, now: datetime) -> dict[str, Any]:
     at = scheduled_time(event, now)
-    # The detect core's window job (handler/detect/job.py): since=None covers the time since its previous run, with
-    # its overlap for late data.
-    job = importlib.import_module("handler.detect.job")
-    result = job.run(runtime, None, at, at)
+    from handler.detect.job import run
+
+    # since=None: the time since the previous scheduled run (the job's state document), with its overlap
+    result = run(runtime, None, at, at)
     summary = notify(runtime, at)
-    as_log = getattr(result, "as_log", None)
-    return {"at": at.isoformat(), "job": as_log() if callable(as_log) else result, "notify": summary.as_log()}
+    job_log = {k: v for k, v in result.as_dict().items() if k != "findings"}  # counts; the findings are indexed
+    return {"at": at.isoformat(), "job": job_log, "notify": summary.as_log()}

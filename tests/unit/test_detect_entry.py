@@ -24,7 +24,12 @@ def test_the_scheduled_time_wins_over_the_clock() -> None:
 def test_job_then_notifications_at_the_scheduled_time(monkeypatch: pytest.MonkeyPatch) -> None:
     order: list[tuple[str, Any]] = []
     job = types.ModuleType("handler.detect.job")
-    job.run = lambda runtime, since, until, now: order.append(("job", (since, until, now))) or {"findings": 0}  # type: ignore[attr-defined]
+
+    class Result:
+        def as_dict(self) -> dict[str, Any]:
+            return {"new": 1, "known": 0, "findings": [{"finding_id": "x"}]}
+
+    job.run = lambda runtime, since, until, now: order.append(("job", (since, until, now))) or Result()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "handler.detect.job", job)
 
     class Summary:
@@ -35,4 +40,4 @@ def test_job_then_notifications_at_the_scheduled_time(monkeypatch: pytest.Monkey
     out = lambda_entry.detect_scheduled({"scheduled_time": "2026-12-07T10:05:00Z"}, object(), NOW)  # type: ignore[arg-type]
     at = datetime(2026, 12, 7, 10, 5, tzinfo=UTC)
     assert order == [("job", (None, at, at)), ("notify", at)]
-    assert out == {"at": "2026-12-07T10:05:00+00:00", "job": {"findings": 0}, "notify": {"sent": {}}}
+    assert out == {"at": "2026-12-07T10:05:00+00:00", "job": {"new": 1, "known": 0}, "notify": {"sent": {}}}

@@ -1,6 +1,6 @@
 """One notification run: read the findings some enabled channel has not handled, decide, send, and mark each
-finding in its index (`notified.<channel>` once accepted, `suppressed.<channel>` when another send covers it), so a
-rerun sends nothing twice and a failed send is decided again next time.
+finding in its index (`notified.<channel>` once accepted or covered, with `suppressed.<channel>` when another send
+covers it), so a rerun sends nothing twice and a failed send is decided again next time.
 
 A send whose mark cannot be written would go out again on the next run: the marks are written right after each
 channel's sends, and a failure to write them is counted in the run's summary (and makes the entry fail)."""
@@ -63,10 +63,7 @@ def enabled_channels(runtime: Runtime) -> list[str]:
 
 
 def _unhandled(channels: list[str]) -> dict[str, Any]:
-    should = [
-        {"bool": {"must_not": [{"exists": {"field": f"notified.{c}"}}, {"exists": {"field": f"suppressed.{c}"}}]}}
-        for c in channels
-    ]
+    should = [{"bool": {"must_not": [{"exists": {"field": f"notified.{c}"}}]}} for c in channels]
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
@@ -75,11 +72,17 @@ def _recently_sent(channels: list[str], since: str) -> dict[str, Any]:
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
+def _covered(channel: str, stamp: str, by: str) -> dict[str, Any]:
+    """A finding another message stands for: handled on the channel (`notified`, the field the findings template
+    indexes and the next run's query reads) and `suppressed` saying by which finding (kept in `_source` only)."""
+    return {"notified": {channel: stamp}, "suppressed": {channel: {"at": stamp, "by": by}}}
+
+
 def last_sent(recent: list[Finding], channels: list[str]) -> LastSent:
     out: dict[tuple[str, str, str], tuple[str, str]] = {}
     for f in recent:
         for c in channels:
-            at = f.notified.get(c)
+            at = None if c in f.suppressed else f.notified.get(c)  # only the group's own sends count
             group = (c, *f.group)
             if at and (group not in out or at > out[group][0]):
                 out[group] = (at, f.id)
@@ -123,7 +126,7 @@ class Notifier:
         stamp = iso(now)
         for channel in channels:
             quiet = plan.quiet.get(channel, [])
-            quiet_marks: Marks = [(q.finding, {"suppressed": {channel: {"at": stamp, "by": q.by}}}) for q in quiet]
+            quiet_marks: Marks = [(q.finding, _covered(channel, stamp, q.by)) for q in quiet]
             summary.marks_failed += self._mark(quiet_marks)
             summary.quiet[channel] = len(quiet)
             summary.sent[channel] = summary.failed[channel] = 0
@@ -134,7 +137,7 @@ class Notifier:
                 marks: Marks = []
                 for s in outcome.accepted:
                     marks.append((s.finding, {"notified": {channel: stamp}}))
-                    marks += [(c, {"suppressed": {channel: {"at": stamp, "by": s.finding.id}}}) for c in s.covers]
+                    marks += [(c, _covered(channel, stamp, s.finding.id)) for c in s.covers]
                 summary.marks_failed += self._mark(marks)
                 summary.sent[channel] += len(outcome.accepted)
                 summary.quiet[channel] += sum(len(s.covers) for s in outcome.accepted)
