@@ -174,19 +174,30 @@ class SearchDomain(SearchBackend):
     def allow_detector(self, role: iam.IRole, prefix: str) -> None:
         # handler/read's Reader: GET / (the engine), a point in time on the pattern, searches in it (POST /_search),
         # its close; _bulk for findings and their marks.
+        # The job (handler/detect/job.py, store.py): its findings template, its state document, the period's findings.
+        state = f"{prefix}-findings-state/_doc/detect"
         self.allow_paths(
             role,
             {
-                "es:ESHttpGet": [""],
-                "es:ESHttpPost": [f"{prefix}-*/_search/point_in_time", "_search", "_bulk"],
+                "es:ESHttpGet": ["", f"{state}"],
+                "es:ESHttpPost": [
+                    f"{prefix}-*/_search/point_in_time",
+                    "_search",
+                    "_bulk",
+                    f"{prefix}-findings-*/_search",
+                ],
+                "es:ESHttpPut": [f"_index_template/{prefix}-findings", state],
                 "es:ESHttpDelete": ["_search/point_in_time"],
             },
         )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/<IndexPrefix>-*/_search/point_in_time]",
-            "A point in time over the stack's daily audit and findings indices, opened to read them completely.",
-        )
+        for path, reason in (
+            (
+                "<IndexPrefix>-*/_search/point_in_time",
+                "A point in time over the stack's daily audit and findings indices.",
+            ),
+            ("<IndexPrefix>-findings-*/_search", "The findings of a period, in the stack's daily findings indices."),
+        ):
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{path}]", reason)
 
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         self.allow_paths(

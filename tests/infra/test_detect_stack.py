@@ -92,6 +92,7 @@ def test_the_detect_role_without_security_hub(template: Any) -> None:
     assert set(actions) == {
         "es:ESHttpGet",
         "es:ESHttpPost",
+        "es:ESHttpPut",
         "es:ESHttpDelete",
         "sns:Publish",
         "kms:GenerateDataKey",

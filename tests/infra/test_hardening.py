@@ -208,6 +208,11 @@ def test_the_detect_role_reads_through_a_point_in_time_and_writes_only_bulk(full
         ("es:ESHttpPost", "_search"),
         ("es:ESHttpPost", "_bulk"),
         ("es:ESHttpDelete", "_search/point_in_time"),
+        # the job's findings template, its state document and the period's findings
+        ("es:ESHttpPost", '", {"Ref": "IndexPrefix"}, "-findings-*/_search'),
+        ("es:ESHttpPut", '_index_template/", {"Ref": "IndexPrefix"}, "-findings'),
+        ("es:ESHttpGet", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
+        ("es:ESHttpPut", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
     }, paths
 
 

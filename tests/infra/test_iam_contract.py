@@ -53,6 +53,7 @@ SCENARIOS = [
         "test_subscribe",
         "test_replay",
         "test_notify",
+        "test_detect_entry",
     )
 ]
 # Grants no test can exercise, each with the reason it is still needed.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from handler.detect.notify import channels as ch
 from handler.detect.notify.decide import LastSent, Send, decide
 from handler.detect.notify.model import Finding, from_document
+from handler.read.patterns import findings_pattern
 from handler.read.period import iso
 from handler.read.reader import Reader
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from handler.runtime import Runtime
 
 FIELDS = ["*"]
+# The job's state document shares the findings' indices (`<prefix>-findings-state`): only findings have a rule.
+IS_FINDING = {"exists": {"field": "rule"}}
 Marks = list[tuple[Finding, dict[str, Any]]]  # a finding and the partial document that marks it
 BATCH = {"sns": 10, "events": ch.EVENTS_PER_CALL, "securityhub": ch.FINDINGS_PER_CALL}
 
@@ -64,12 +67,12 @@ def enabled_channels(runtime: Runtime) -> list[str]:
 
 def _unhandled(channels: list[str]) -> dict[str, Any]:
     should = [{"bool": {"must_not": [{"exists": {"field": f"notified.{c}"}}]}} for c in channels]
-    return {"bool": {"should": should, "minimum_should_match": 1}}
+    return {"bool": {"should": should, "minimum_should_match": 1, "filter": [IS_FINDING]}}
 
 
 def _recently_sent(channels: list[str], since: str) -> dict[str, Any]:
     should = [{"range": {f"notified.{c}": {"gte": since}}} for c in channels]
-    return {"bool": {"should": should, "minimum_should_match": 1}}
+    return {"bool": {"should": should, "minimum_should_match": 1, "filter": [IS_FINDING]}}
 
 
 def _covered(channel: str, stamp: str, by: str) -> dict[str, Any]:
@@ -106,7 +109,7 @@ class Notifier:
         return self._account
 
     def read(self, channels: list[str], now: datetime) -> tuple[list[Finding], list[Finding]]:
-        pattern = f"{self.settings.index_prefix}-findings-*"
+        pattern = findings_pattern(self.settings.index_prefix)
         since = iso(now - timedelta(seconds=self.settings.detect_renotify_seconds))
         url = self.settings.dashboards_url
         with Reader(self.runtime.client, pattern) as reader:
