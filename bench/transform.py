@@ -32,9 +32,9 @@ _dumps = orjson.dumps  # the comparisons serialize exactly as rdsaudit does
 WORKSHOP = re.compile(r"^([^,]+),([^,]+),([^,]+),([^,]+),(\d+),(\d+),(\w+),([^,]*),(.*),(\d+)$")
 
 
-def ours(events: list[dict[str, Any]]) -> tuple[int, int]:
+def ours(events: list[dict[str, Any]], tag: bool = True) -> tuple[int, int]:
     n = size = 0
-    options = TransformOptions()
+    options = TransformOptions(tag=tag)
     for event in events:
         payload = decode_subscription_event(event)
         transformer = BatchTransformer(
@@ -44,6 +44,11 @@ def ours(events: list[dict[str, Any]]) -> tuple[int, int]:
         n += len(payload.events)
         size += len(body)
     return n, size
+
+
+def untagged(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """The same transform without the event rules' tagging (issue 23: its cost must stay within 5 %)."""
+    return ours(events, tag=False)
 
 
 def _decode(event: dict[str, Any]) -> Any:
@@ -128,18 +133,27 @@ def main() -> int:
     events = make_events(args.events)
     results = {}
     for _ in range(2):  # warm up every path once, then interleave the measured rounds
-        ours(events[:2]), workshop(events[:2]), floor(events[:2])
-    for name, fn in (("rdsaudit", ours), ("workshop_regex", workshop), ("split_floor", floor)):
+        ours(events[:2]), untagged(events[:2]), workshop(events[:2]), floor(events[:2])
+    paths = (("rdsaudit", ours), ("untagged", untagged), ("workshop_regex", workshop), ("split_floor", floor))
+    for name, fn in paths:
         results[name] = measure(fn, events, args.rounds)
+    # tagging's cost in the same run, alternated so that a busy neighbour weighs on both sides alike
+    tagged_rates, untagged_rates = [], []
+    for _ in range(args.rounds):
+        tagged_rates.append(measure(ours, events, 1))
+        untagged_rates.append(measure(untagged, events, 1))
     out = {
         "machine": machine(),
         "events": args.events,
         "events_per_s": {k: round(v) for k, v in results.items()},
         "ratio_vs_workshop": round(results["rdsaudit"] / results["workshop_regex"], 2),
         "ratio_vs_floor": round(results["rdsaudit"] / results["split_floor"], 2),
+        "detections_cost_pct": round(
+            100 * (1 - statistics.median(tagged_rates) / statistics.median(untagged_rates)), 1
+        ),
         "cpu_seconds_per_million_events": round(1e6 / results["rdsaudit"], 1),
         "correctness": workshop_correctness(events),
-        "targets": {"vs_workshop": 1.0, "vs_floor": 0.5},
+        "targets": {"vs_workshop": 1.0, "vs_floor": 0.5, "detections_cost_pct": 5.0},
     }
     out["met"] = out["ratio_vs_workshop"] >= 1.0 and out["ratio_vs_floor"] >= 0.5
     print(json.dumps(out, indent=1))

@@ -136,3 +136,17 @@ def subscribe_handler(event: Any, context: Any) -> dict[str, Any]:
     result = subscribe_from_event(event, get_runtime())
     emit({"msg": "subscribe", **result})
     return result
+
+
+def detect_handler(event: Any, context: Any) -> dict[str, Any]:
+    """EventBridge Scheduler, every few minutes: the window rules over the time since the previous run, then the
+    notifications of new findings (SNS, EventBridge, Security Hub as configured)."""
+    from datetime import UTC, datetime
+
+    from handler.detect.lambda_entry import detect_scheduled
+
+    result = detect_scheduled(event, get_runtime(), datetime.now(UTC))
+    notified = result["notify"]
+    failed = sum(notified["failed"].values()) + notified["marks_failed"]
+    emit({"msg": "detect", "request_id": _request_id(context), **result}, "ERROR" if failed else "INFO")
+    return result

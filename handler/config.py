@@ -48,6 +48,20 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("RDSAUDIT_FORWARDER_ARN", "", "auto-subscription Lambda: the forwarder to subscribe new audit log groups to"),
     ("RDSAUDIT_DESTINATION_ARN", "", "member accounts' subscription Lambda: the central CloudWatch Logs destination"),
     ("RDSAUDIT_DESTINATION_ROLE_ARN", "", "…and the role CloudWatch Logs assumes to send to it"),
+    (
+        "RDSAUDIT_DETECTIONS",
+        "",
+        'detection rule overrides: a JSON object, or the path of a JSON file (README "Detections")',
+    ),
+    ("RDSAUDIT_DETECT_TOPIC_ARN", "", "detect job: SNS topic for new findings (empty: no mail)"),
+    ("RDSAUDIT_DETECT_EVENT_BUS", "", "detect job: EventBridge bus for new findings (`default`; empty: none)"),
+    ("RDSAUDIT_DETECT_SECURITY_HUB", "false", "detect job: also import new findings into AWS Security Hub (ASFF)"),
+    (
+        "RDSAUDIT_DETECT_RENOTIFY_SECONDS",
+        "21600",
+        "detect job: a rule and key already notified within this many seconds is not notified again",
+    ),
+    ("RDSAUDIT_DASHBOARDS_URL", "", "Dashboards URL that findings' links start with (default: the domain's)"),
     ("XDG_CACHE_HOME", "~/.cache", "where the command line keeps backfill checkpoints (in rdsaudit/backfill/)"),
     (
         "LOG_LEVEL",
@@ -94,6 +108,12 @@ class Settings(NamedTuple):
     cache_dir: str = "~/.cache"
     dead_letter_configured: bool = False  # RDSAUDIT_DEAD_LETTER was set (not the local default)
     aoss_collection_type: str = "search"
+    detections: str = ""  # RDSAUDIT_DETECTIONS as JSON text (a file already read)
+    detect_topic_arn: str = ""
+    detect_event_bus: str = ""
+    detect_security_hub: bool = False
+    detect_renotify_seconds: float = 21600.0
+    dashboards_url: str = ""
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k != "password")
@@ -173,6 +193,14 @@ class Settings(NamedTuple):
             ),
             cache_dir=get("XDG_CACHE_HOME"),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+            detections=_detections(env.get("RDSAUDIT_DETECTIONS", "").strip()),
+            detect_topic_arn=env.get("RDSAUDIT_DETECT_TOPIC_ARN", "").strip(),
+            detect_event_bus=env.get("RDSAUDIT_DETECT_EVENT_BUS", "").strip(),
+            detect_security_hub=_bool("RDSAUDIT_DETECT_SECURITY_HUB", get("RDSAUDIT_DETECT_SECURITY_HUB")),
+            detect_renotify_seconds=_number(
+                "RDSAUDIT_DETECT_RENOTIFY_SECONDS", get("RDSAUDIT_DETECT_RENOTIFY_SECONDS"), 0, 30 * 86400
+            ),
+            dashboards_url=_dashboards(env.get("RDSAUDIT_DASHBOARDS_URL", "").strip(), url, service),
             aoss_collection_type=_choice(
                 "RDSAUDIT_AOSS_COLLECTION_TYPE",
                 get("RDSAUDIT_AOSS_COLLECTION_TYPE").lower(),
@@ -224,6 +252,31 @@ def _matching(name: str, value: str, pattern: re.Pattern[str], what: str) -> str
     if value and not pattern.fullmatch(value):
         raise ConfigError(f"{name} must be {what}, got {value!r}")
     return value
+
+
+def _detections(value: str) -> str:
+    """Inline JSON, or the path of a file holding it; checked against the catalog when the rules are loaded."""
+    if not value or value.startswith("{"):
+        return value
+    try:
+        with open(os.path.expanduser(value), encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigError(f"RDSAUDIT_DETECTIONS: cannot read {value}: {e.strerror or e}") from None
+
+
+def _dashboards(value: str, opensearch_url: str, service: str) -> str:
+    """Managed domains serve Dashboards at /_dashboards on their endpoint; elsewhere only a given URL is known."""
+    if value:
+        if has_userinfo(value):  # never echoed: the value holds a password
+            raise ConfigError("RDSAUDIT_DASHBOARDS_URL must not carry credentials (user:password@)")
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ConfigError(f"RDSAUDIT_DASHBOARDS_URL must be an http:// or https:// URL, got {value!r}")
+        return value.rstrip("/")
+    host = opensearch_url.split("://", 1)[-1].split("/", 1)[0]
+    if service == "es" and host.endswith(".es.amazonaws.com"):
+        return f"{opensearch_url}/_dashboards"
+    return ""
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

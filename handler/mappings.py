@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from handler.read.patterns import audit_pattern, findings_pattern
+
 if TYPE_CHECKING:
     from handler.setup.engine import Engine
 
@@ -70,6 +72,13 @@ def for_engine(body: dict[str, Any], engine: Engine) -> dict[str, Any]:
     if engine.serverless:
         # Serverless collections manage their own storage: there is no codec to choose.
         body["template"]["settings"]["index"].pop("codec", None)
+    return body
+
+
+def findings_index_template(prefix: str) -> dict[str, Any]:
+    """The findings' template: above the audit template's priority, whose `<prefix>-*` matches their indices too."""
+    body: dict[str, Any] = _load("findings-index-template.json")
+    body["index_patterns"] = [findings_pattern(prefix)]
     return body
 
 
@@ -186,7 +195,12 @@ def dashboards_ndjson(prefix: str, activity_prefix: str = "rdsactivity") -> str:
         for ref in obj.get("references", []):
             ref["id"] = _rename(ref["id"], prefix, activity_prefix)
         if obj["type"] == "index-pattern":
-            attrs["title"] = f"{activity_prefix if default_title.startswith('rdsactivity') else prefix}-*"
+            if default_title.startswith("rdsactivity"):
+                attrs["title"] = f"{activity_prefix}-*"
+            elif default_title.startswith(f"{DEFAULT_PREFIX}-findings"):
+                attrs["title"] = findings_pattern(prefix)
+            else:
+                attrs["title"] = audit_pattern(prefix)  # findings are not audit events
         else:
             attrs["title"] = _rename(default_title, prefix, activity_prefix)
         for name in JSON_ATTRIBUTES:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from handler.config import Settings
+from handler.detect.event_rules import event_rules
 from handler.pipeline import ACTIVITY, AUDIT, Pipeline
 from handler.sinks.bulk import BulkWriter
 from handler.sinks.dead_letter import DeadLetterStore, dead_letter_store
@@ -45,6 +46,7 @@ class Runtime:
             mask_secrets=settings.mask_secrets,
             # Serverless time series and vector collections assign ids themselves and refuse ours.
             document_ids=not (self._engine is not None and self._engine.generates_ids),
+            detections=event_rules(settings.detections),
         )
         self.templates_checked: set[str] = set()  # families whose template was checked in this process
         self._pipelines: dict[str, Pipeline] = {}

@@ -38,7 +38,7 @@ class Alarms(Construct):
         collection: Any = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="rdsaudit alarm topic")
+        self.key = key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="rdsaudit alarm topic")
         stack = Stack.of(self)
         # CloudWatch publishes alarm notifications to the encrypted topic: only for this account's alarms.
         key.add_to_resource_policy(

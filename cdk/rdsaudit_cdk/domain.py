@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
@@ -160,10 +160,10 @@ class SearchDomain(SearchBackend):
                 self.domain.add_access_policies(
                     iam.PolicyStatement(principals=[iam.ArnPrincipal(role.role_arn)], actions=[action], resources=arns)
                 )
-        for path in {p for ps in paths.values() for p in ps if "*" in p}:
+        for path in {p for ps in paths.values() for p in ps if "*" in p and not Token.is_unresolved(p)}:
             acknowledge(
                 role,
-                f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{nag_text(Stack.of(self).resolve(path))}]",
+                f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{path}]",
                 why,
             )
 
@@ -184,8 +184,41 @@ class SearchDomain(SearchBackend):
         self.allow_paths(
             role,
             {"es:ESHttpPost": [f"{p}-*/_refresh" for p in prefixes]},
-            "The daily indices of the family the command wrote; a refresh changes no data.",
         )
+        for p in prefixes:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{nag_text(Stack.of(self).resolve(f'{p}-*/_refresh'))}]",
+                "The daily indices of the family the command wrote; a refresh changes no data.",
+            )
+
+    def allow_detector(self, role: iam.IRole, prefix: str) -> None:
+        # handler/read's Reader: GET / (the engine), a point in time on the pattern, searches in it (POST /_search),
+        # its close; _bulk for findings and their marks.
+        # The job (handler/detect/job.py, store.py): its findings template, its state document, the period's findings.
+        state = f"{prefix}-findings-state/_doc/detect"
+        self.allow_paths(
+            role,
+            {
+                "es:ESHttpGet": ["", f"{state}"],
+                "es:ESHttpPost": [
+                    f"{prefix}-*/_search/point_in_time",
+                    "_search",
+                    "_bulk",
+                    f"{prefix}-findings-*/_search",
+                ],
+                "es:ESHttpPut": [f"_index_template/{prefix}-findings", state],
+                "es:ESHttpDelete": ["_search/point_in_time"],
+            },
+        )
+        for path, reason in (
+            (
+                "<IndexPrefix>-*/_search/point_in_time",
+                "A point in time over the stack's daily audit and findings indices.",
+            ),
+            ("<IndexPrefix>-findings-*/_search", "The findings of a period, in the stack's daily findings indices."),
+        ):
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{path}]", reason)
 
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         self.allow_paths(

@@ -45,6 +45,11 @@ class SearchBackend(Construct):
         """An operator's command that makes what it wrote searchable before it exits (`rdsaudit replay`). Nothing
         on Serverless, which has no refresh and is never sent one."""
 
+    def allow_detector(self, role: iam.IRole, prefix: str) -> None:
+        """The detect job (handler/detect): read the audit and findings indices `<prefix>-*` through one point in
+        time, and write findings and their notification marks (`_bulk`)."""
+        raise NotImplementedError
+
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         """The setup role: what `rdsaudit setup` sends for these two index families (handler/setup/run.py)."""
         raise NotImplementedError

@@ -208,6 +208,13 @@ class ServerlessCollection(SearchBackend):
                 self._grant(self._reader, "index", f"index/{self.name}/{prefix}-*", *READ_INDEX)
                 self._grant(self._reader, "collection", self.collection_resource, DESCRIBE_ITEMS)
 
+    def allow_detector(self, role: iam.IRole, prefix: str) -> None:
+        self._allow_data_plane(role)
+        self._grant(role.role_arn, "index", f"index/{self.name}/{prefix}-*", *READ_INDEX)
+        self._grant(role.role_arn, "index", f"index/{self.name}/{prefix}-findings-*", *WRITE_INDEX)
+        # the job installs the findings template (GET, then PUT when missing or older)
+        self._grant(role.role_arn, "collection", self.collection_resource, DESCRIBE_ITEMS, *TEMPLATE_WRITE)
+
     def allow_setup(self, audit_prefix: str, activity_prefix: str) -> None:
         role = self.setup_role
         self._allow_data_plane(role)

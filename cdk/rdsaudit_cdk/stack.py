@@ -15,6 +15,7 @@ from rdsaudit_cdk.activity import ACTIVITY_PREFIX, ActivityStreams
 from rdsaudit_cdk.alarms import Alarms
 from rdsaudit_cdk.autosubscribe import AutoSubscribe
 from rdsaudit_cdk.backfill import Backfill
+from rdsaudit_cdk.detect import Detect, detections_json, schedule_expression
 from rdsaudit_cdk.domain import SearchDomain
 from rdsaudit_cdk.exporter import Exporter
 from rdsaudit_cdk.forwarder import Forwarder
@@ -56,6 +57,11 @@ class StackConfig:
     collect_shards: int = 0  # shards per collecting stream; 0: on-demand
     region: str = ""  # the stack's region, needed by collection (rdsaudit:region, else CDK_DEFAULT_REGION)
     send_to: str = ""  # member stack: the central destination's ARN (region `*`: the stack's own)
+    detect_schedule: str = "rate(5 minutes)"  # the detect function's schedule (minutes, rate(…), cron(…)); off: none
+    detect_event_bus: str = "default"  # EventBridge bus for findings
+    detect_security_hub: bool = False  # also import findings into Security Hub
+    detect_renotify_seconds: int = 21600  # a rule and key is notified again only after this long
+    detections: str = ""  # rule overrides (JSON) for RDSAUDIT_DETECTIONS
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -92,6 +98,11 @@ class StackConfig:
             collect_shards=int(ctx("collectShards", 0)),
             region=str(ctx("region", "") or os.environ.get("CDK_DEFAULT_REGION", "")),
             send_to=str(ctx("sendTo", "")).strip(),
+            detect_schedule=str(ctx("detectSchedule", "rate(5 minutes)")).strip(),
+            detect_event_bus=str(ctx("detectEventBus", "default")).strip(),
+            detect_security_hub=str(ctx("detectSecurityHub", "false")).lower() == "true",
+            detect_renotify_seconds=int(ctx("detectRenotifySeconds", 21600)),
+            detections=detections_json(ctx("detections", "")),
         )
 
 
@@ -282,7 +293,7 @@ class RdsAuditStack(Stack):
             sub.node.add_dependency(forwarder.function.node.find_child("InvokeFromRdsAuditLogs"))
             self.subscriptions.append(sub)
 
-        Alarms(
+        alarms = Alarms(
             self,
             "Alarms",
             forwarder=forwarder,
@@ -294,6 +305,20 @@ class RdsAuditStack(Stack):
             activity_failures=activity.on_failure if activity is not None else None,
             collection=collection,
         )
+        if config.detect_schedule.lower() != "off":
+            Detect(
+                self,
+                "Detect",
+                forwarder=forwarder,
+                search=search,
+                topic=alarms.topic,
+                topic_key=alarms.key,
+                schedule=schedule_expression(config.detect_schedule),
+                event_bus=config.detect_event_bus,
+                security_hub=config.detect_security_hub,
+                renotify_seconds=config.detect_renotify_seconds,
+                detections=config.detections,
+            )
         if config.auto_subscribe:
             AutoSubscribe(self, "AutoSubscribe", forwarder=forwarder.function)
         acknowledge(

@@ -57,7 +57,9 @@ def _document_counts(runtime: Runtime, indices: list[str]) -> dict[str, int] | N
     from opensearchpy.exceptions import AuthorizationException, NotFoundError
 
     client = runtime.client
-    pattern = f"{runtime.settings.index_prefix}-*"
+    from handler.read.patterns import audit_pattern
+
+    pattern = audit_pattern(runtime.settings.index_prefix)
     try:
         # Documents written a moment ago are counted only once refreshed.
         client.indices.refresh(index=pattern, allow_no_indices=True, ignore_unavailable=True)

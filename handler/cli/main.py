@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from handler.cli import backfill, export, parse, replay, sessions, setup
+from handler.cli import backfill, detect, export, parse, replay, sessions, setup
 from handler.explain import FAILED, INTERRUPTED, USAGE, describe
 from handler.report import command as report
 
-COMMANDS = (parse, backfill, replay, setup, export, report, sessions)
+COMMANDS = (parse, backfill, replay, setup, export, report, sessions, detect)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -28,6 +28,7 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from handler.cli.environment import settings_for
+    from handler.detect.event_rules import event_rules
     from handler.errors import UsageError
     from handler.parse_output import ParseRequest, default_workers, write_records
     from handler.sources.framing import is_skipped_object
@@ -36,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_for(args)  # the forwarder's settings: prefix and masking as it would index
     options = TransformOptions(
-        index_prefix=settings.index_prefix, mask_secrets=settings.mask_secrets and not args.no_mask
+        index_prefix=settings.index_prefix,
+        mask_secrets=settings.mask_secrets and not args.no_mask,
+        detections=event_rules(settings.detections),
     )
     if args.file == "-" and sys.stdin.isatty():
         raise UsageError("give an audit file, or pipe lines in (rdsaudit parse FILE, or … | rdsaudit parse -)")

@@ -65,7 +65,9 @@ def _reader(args: argparse.Namespace) -> tuple[Any, str]:
 
     settings = settings_for(args)
     client = runtime_for(args).client
-    pattern = f"{settings.index_prefix}-*"
+    from handler.read.patterns import audit_pattern
+
+    pattern = audit_pattern(settings.index_prefix)
     try:
         require_indices(client, pattern)
     except NoIndices as e:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from handler.detect import bursts
 from handler.read.events import saved_search
 from handler.read.period import series_interval
 from handler.read.privileged import INTERNAL, privileged_names
 from handler.read.queries import Scope, all_of, term
 from handler.read.reader import Reader, require_indices
-from handler.report import bursts
 from handler.report.model import Raw, ReportOptions, Row
 from handler.report.statements import collect_statements
 from handler.sessions.links import dashboards_path, timeline_command

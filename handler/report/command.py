@@ -152,7 +152,9 @@ def produce(settings: Any, options: Any, fmt: str, top: int = 25, client: Any = 
         from handler.sinks.opensearch import build_client
 
         client = build_client(settings)
-    pattern = f"{settings.index_prefix}-*"
+    from handler.read.patterns import audit_pattern
+
+    pattern = audit_pattern(settings.index_prefix)
     try:
         report = make_report(client, pattern=pattern, endpoint=settings.opensearch_url, options=options)
     except NoIndices as e:

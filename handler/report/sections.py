@@ -7,9 +7,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from handler.detect import bursts
 from handler.read.events import SAVED_SEARCHES, lucene
 from handler.read.period import DAY_NAMES, bucket_starts, iso, parse_timestamp, series_interval
-from handler.report import bursts
 from handler.report.model import Raw, ReportOptions, Row
 from handler.report.privileged import privileged_section, sessions_section
 from handler.report.statements import top_statements

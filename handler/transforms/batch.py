@@ -6,7 +6,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -23,6 +23,9 @@ from handler.transforms.document import (
     line_digest,
 )
 
+if TYPE_CHECKING:
+    from handler.detect.event_rules import EventRules
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -32,6 +35,10 @@ class TransformOptions(NamedTuple):
     # False for OpenSearch Serverless time series and vector search collections, which assign ids themselves
     # and reject ours (handler.setup.engine.Engine.generates_ids).
     document_ids: bool = True
+    # The event rules that tag documents (`detections`, `severity`); None: the shipped catalog's defaults.
+    detections: EventRules | None = None
+    # False only to measure what tagging costs (bench.transform --detections off): every flow tags.
+    tag: bool = True
 
 
 # The action line of a bulk `create`, up to the id (index names and ids here need no JSON escaping).
@@ -41,6 +48,12 @@ _dumps = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 # An Action per line: tuple.__new__ builds it in C, where the NamedTuple's generated __new__ is Python code.
 _new_action = tuple.__new__
+
+
+def default_event_rules() -> EventRules:
+    from handler.detect.event_rules import shipped_event_rules
+
+    return shipped_event_rules()
 
 
 def create_body(index: str, doc_id: str, doc: dict[str, Any], *, with_id: bool = True) -> bytes:
@@ -114,6 +127,7 @@ class BatchTransformer:
         self._last = last
         self._fallback_ms = fallback_ms
         self._heads: dict[str, tuple[str, bytes]] = {}  # day → index name, action line up to the id
+        self._tag = (options.detections or default_event_rules()).tag if options.tag else None
 
     def actions(self, events: Iterable[RawEvent]) -> Iterator[Action]:
         action = self.action
@@ -140,6 +154,10 @@ class BatchTransformer:
             # masking answered already: a changed `sql` holds a credential (the usual case returns the same str)
             sql = doc.get("sql", rec.obj)
             secret = (sql is not rec.obj and sql != rec.obj) if mask else holds_secret(line, rec)
+            if self._tag is not None:
+                hit = self._tag(doc)
+                if hit is not None:
+                    doc["detections"], doc["severity"] = hit
         else:
             timestamp, day = self._time_for_failure(timestamp_ms)
             doc = failure_document(line, rec.reason, timestamp, self.ctx, mask=mask)

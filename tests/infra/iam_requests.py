@@ -23,6 +23,11 @@ points in the stack. Rules modelled here, each as documented by AWS:
   Amazon OpenSearch Serverless"); what the request may do there is the data access policy's decision
   (tests/infra/aoss_access.py). The opensearchserverless API (signing name aoss) is aoss:<Operation>; the lifecycle
   policy actions have no resource type, so their resource is "*".
+- SNS Publish to a topic with SSE: SNS asks KMS for a data key with the publisher's permissions (kms:GenerateDataKey,
+  kms:Decrypt; "Encryption at rest", Amazon SNS Developer Guide). EventBridge PutEvents is events:PutEvents on the
+  bus ARN; Security Hub BatchImportFindings is securityhub:BatchImportFindings on the product ARN ("Actions,
+  resources, and condition keys" for each service). STS GetCallerIdentity needs no permission ("No permissions
+  are required to perform this operation", AWS STS API Reference): no request.
 - RDS: the complete-file download (REST, SigV4 service rds) is rds:DownloadCompleteDBLogFile ("Downloading a
   database log file", Amazon RDS User Guide).
 """
@@ -45,6 +50,7 @@ HANDLERS = {
     "setup": "setup_handler",
     "subscribe": "subscribe_handler",
     "member": "subscribe_handler",  # the member stack's (rdsaudit:sendTo): a template of its own
+    "detect": "detect_handler",
 }
 MEMBER_ONLY = {"member"}
 REPLAY_ROLE = "OperatorsReplayRole"  # logical id prefix of the role `rdsaudit replay` is run with
@@ -200,7 +206,12 @@ class Translator:
             if collection is not None:
                 return [Request(entry, "aoss:APIAccessAll", collection[0])]
             method = call["method"].capitalize()
-            resource = f"arn:{PARTITION}:es:{REGION}:{ACCOUNT}:domain/{DOMAIN_NAME}{self.es_path(call)}"
+            # An index pattern in a path (`/<prefix>-findings-*/_search/point_in_time`) is a literal '*' to IAM,
+            # which iam-simulate would take for a wildcard request; '~' stands in for it: one character no
+            # policy names literally, so a policy matches it exactly where it matches the '*' (only its own '*'
+            # or '?' can).
+            path = self.es_path(call).replace("*", "~")
+            resource = f"arn:{PARTITION}:es:{REGION}:{ACCOUNT}:domain/{DOMAIN_NAME}{path}"
             return [Request(entry, f"es:ESHttp{method}", resource)]
         if call["kind"] == "signed":
             path = urlparse(call["url"]).path
@@ -242,10 +253,37 @@ class Translator:
         if service == "logs" and operation == "DescribeLogGroups":
             # no resource type ("Actions, resources, and condition keys for Amazon CloudWatch Logs"): "*"
             return [Request(entry, "logs:DescribeLogGroups", "*")]
+        if service == "sts" and operation == "GetCallerIdentity":
+            return []
+        if entry == "detect" and service in ("sns", "events", "securityhub"):
+            return self._notify(call)
         if service == "rds" and "DBInstanceIdentifier" in params:
             resource = f"arn:{PARTITION}:rds:{REGION}:{ACCOUNT}:db:{params['DBInstanceIdentifier']}"
             return [Request(entry, f"rds:{operation}", resource)]
         raise Unmapped(f"{entry}: {service}.{operation} {params}")
+
+    def _notify(self, call: dict[str, Any]) -> list[Request]:
+        """The detect entry's notifications, at the topic, bus and product the stack configures."""
+        entry, service, operation = call["entry"], call["service"], call["operation"]
+        stack_env = self.stack.env(entry)
+        if service == "sns" and operation == "Publish":
+            if call["params"].get("TopicArn") != call["env"].get("RDSAUDIT_DETECT_TOPIC_ARN"):
+                raise Unmapped(f"{entry}: Publish to {call['params'].get('TopicArn')}, not RDSAUDIT_DETECT_TOPIC_ARN")
+            topic = str(stack_env["RDSAUDIT_DETECT_TOPIC_ARN"])
+            out = [Request(entry, "sns:Publish", topic)]
+            key = self.stack.template.topic_key(topic)
+            if key:
+                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                    out.append(self._kms(entry, action, key, "sns", {"aws:sns:topicArn": topic}))
+            return out
+        if service == "events" and operation == "PutEvents":
+            bus = str(stack_env["RDSAUDIT_DETECT_EVENT_BUS"])
+            arn = bus if bus.startswith("arn:") else f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:event-bus/{bus}"
+            return [Request(entry, "events:PutEvents", arn)]
+        if service == "securityhub" and operation == "BatchImportFindings":
+            product = f"arn:{PARTITION}:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+            return [Request(entry, "securityhub:BatchImportFindings", product)]
+        raise Unmapped(f"{entry}: {service}.{operation}")
 
     def mapped_role(self, entry: str, test_env: dict[str, str], role_arn: str) -> str:
         """The stack's role for a role ARN the test configured (RDSAUDIT_DESTINATION_ROLE_ARN)."""

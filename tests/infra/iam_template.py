@@ -200,6 +200,13 @@ class Template:
                         return str(self.resolve(default["KMSMasterKeyID"]))
         return None
 
+    def topic_key(self, topic_arn: str) -> str | None:
+        for lid, r in self.resources.items():
+            if r["Type"] == "AWS::SNS::Topic" and self.ref(lid) == topic_arn:
+                key = r["Properties"].get("KmsMasterKeyId")
+                return str(self.resolve(key)) if key is not None else None
+        return None
+
     def queue_key(self, queue_arn: str) -> str | None:
         for lid, r in self.resources.items():
             if r["Type"] == "AWS::SQS::Queue" and self.get_att(lid, "Arn") == queue_arn:

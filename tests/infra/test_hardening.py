@@ -184,8 +184,10 @@ def test_the_admins_role_is_the_master_and_setup_gets_only_its_paths(full: Templ
 def test_writers_only_bulk_and_their_template(full: Template) -> None:
     allowed = ("/_bulk", "/_index_template/", '"/"]]}', '-*/_refresh"')  # GET /: which engine answers
     setup_role = role_of(full, "handler.app.setup_handler")
+    # the detect role reads as well: test_the_detect_role_reads_through_a_point_in_time_and_writes_only_bulk
+    detect = role_statements(full, role_of(full, "handler.app.detect_handler"))
     for policy, st in statements(full):
-        if not str(st["Action"]).startswith("es:ESHttp") or setup_role in policy:
+        if not str(st["Action"]).startswith("es:ESHttp") or setup_role in policy or st in detect:
             continue  # (es:UpdateDomainConfig is aws-cdk-lib's custom resource setting the access policy)
         assert st["Action"] in ("es:ESHttpPost", "es:ESHttpGet", "es:ESHttpPut"), (policy, st)
         text = json.dumps(st["Resource"])
@@ -198,6 +200,26 @@ def test_writers_only_bulk_and_their_template(full: Template) -> None:
             )
         elif st["Action"] == "es:ESHttpPost":
             assert text.endswith('"/_bulk"]]}'), (policy, st)
+
+
+def test_the_detect_role_reads_through_a_point_in_time_and_writes_only_bulk(full: Template) -> None:
+    paths = set()
+    for st in role_statements(full, role_of(full, "handler.app.detect_handler")):
+        if str(st["Action"]).startswith("es:ESHttp"):
+            for resource in st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]:
+                paths.add((st["Action"], json.dumps(resource).split("/", 1)[-1].rstrip(']}"')))
+    assert paths == {
+        ("es:ESHttpGet", ""),
+        ("es:ESHttpPost", '", {"Ref": "IndexPrefix"}, "-*/_search/point_in_time'),
+        ("es:ESHttpPost", "_search"),
+        ("es:ESHttpPost", "_bulk"),
+        ("es:ESHttpDelete", "_search/point_in_time"),
+        # the job's findings template, its state document and the period's findings
+        ("es:ESHttpPost", '", {"Ref": "IndexPrefix"}, "-findings-*/_search'),
+        ("es:ESHttpPut", '_index_template/", {"Ref": "IndexPrefix"}, "-findings'),
+        ("es:ESHttpGet", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
+        ("es:ESHttpPut", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
+    }, paths
 
 
 def test_the_replay_role_is_assumed_by_the_admins_only(full: Template) -> None:

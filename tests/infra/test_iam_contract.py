@@ -35,6 +35,7 @@ FULL = {
     "rdsaudit:adminRoleArn": f"arn:aws:iam::{ACCOUNT}:role/rdsaudit-admins",
     "rdsaudit:collectFrom": "o-a1b2c3d4e5",  # the collector: tests/integration/test_collect.py
     "rdsaudit:region": REGION,
+    "rdsaudit:detectSecurityHub": "true",  # the notification tests import into Security Hub
 }
 # The member stack (its own template): the function subscribing audit log groups to the central destination.
 MEMBER = {"rdsaudit:sendTo": "arn:aws:logs:*:999999999999:destination:rdsaudit"}  # test_subscribe's destination
@@ -51,6 +52,8 @@ SCENARIOS = [
         "test_security",
         "test_subscribe",
         "test_replay",
+        "test_notify",
+        "test_detect_entry",
     )
 ]
 # Grants no test can exercise, each with the reason it is still needed.
@@ -83,7 +86,17 @@ ALLOWED: list[tuple[str, str, str, str]] = [
     # "*" only: "[*]" matches that literal resource, no narrower grant of these actions is excused).
     *(
         (entry, action, "[*]", "the function's own CloudWatch logs, written by the Lambda runtime")
-        for entry in ("forwarder", "backfill", "exporter", "activity", "setup", "subscribe", "collector", "member")
+        for entry in (
+            "forwarder",
+            "backfill",
+            "exporter",
+            "activity",
+            "setup",
+            "subscribe",
+            "collector",
+            "member",
+            "detect",
+        )
         for action in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
     ),
 ]

@@ -119,6 +119,10 @@ def calls(
         c
         for c in domain_calls
         if c["entry"] != "setup" and not (c["entry"] == "forwarder" and c["kind"] == "http")
+        # The detect job's reads (point in time, search_after) are recorded against a domain only: which data access
+        # permissions Serverless asks for them is not modelled yet (aoss_access.py), so its OpenSearch requests are
+        # left out here; its AWS calls (SNS, EventBridge, Security Hub) are checked like on the domain.
+        if not (c["entry"] == "detect" and c["kind"] == "http")
         if not _engine_detection(c)
     ]
     return {"all": from_domain + on_aoss, "aoss": on_aoss, "domain": domain_calls}

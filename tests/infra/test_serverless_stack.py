@@ -188,6 +188,12 @@ def test_data_access_policy_gives_each_role_only_what_its_code_sends(timeseries:
         role_arn(role_of(t, "activity_kinesis_handler")): items
         | {("index", "index/rdsaudit/rdsactivity-*", p) for p in write},
         role_arn(role_of(t, "setup_handler")): items,  # templates only: no index, no document
+        # the detect job reads every family of the prefix and writes findings (and installs the findings template)
+        role_arn(role_of(t, "detect_handler")): {
+            ("index", "index/rdsaudit/rdsaudit-*", p) for p in ("aoss:ReadDocument", "aoss:DescribeIndex")
+        }
+        | {("index", "index/rdsaudit/rdsaudit-findings-*", p) for p in write}
+        | items,
         ADMIN: {("collection", "collection/rdsaudit", "aoss:*"), ("index", "index/rdsaudit/*", "aoss:*")},
         READER: {("collection", "collection/rdsaudit", "aoss:DescribeCollectionItems")}
         | {

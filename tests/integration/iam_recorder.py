@@ -24,7 +24,18 @@ from contextlib import contextmanager
 from typing import Any
 
 # The Lambda entries whose roles the contract covers (the names the contract test maps to template functions).
-ENTRIES = ("forwarder", "collector", "backfill", "exporter", "activity", "setup", "subscribe", "member", "replay")
+ENTRIES = (
+    "forwarder",
+    "collector",
+    "backfill",
+    "exporter",
+    "activity",
+    "setup",
+    "subscribe",
+    "member",
+    "replay",
+    "detect",
+)
 # Settings that say where an entry reads and writes: the contract test maps the test's values onto the stack's.
 ENV = (
     "AWS_REGION",
@@ -39,6 +50,8 @@ ENV = (
     "RDSAUDIT_DAS_CLUSTER_ID",
     "RDSAUDIT_DESTINATION_ARN",
     "RDSAUDIT_DESTINATION_ROLE_ARN",
+    "RDSAUDIT_DETECT_TOPIC_ARN",
+    "RDSAUDIT_DETECT_EVENT_BUS",
 )
 # The parameters that name a resource or a condition value; bodies and payloads are never kept.
 PARAMS = (
@@ -58,6 +71,7 @@ PARAMS = (
     "roleArn",
     "logGroupNamePrefix",
     "FunctionName",
+    "TopicArn",
 )
 ENV_FILE = "RDSAUDIT_IAM_RECORD"
 

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handler.detect.bursts import candidate_ranges, find_bursts
 from handler.read.period import iso
-from handler.report.bursts import candidate_ranges, find_bursts
 from tests.profiles import examples
 
 T0 = datetime(2026, 8, 1, 12, tzinfo=UTC)

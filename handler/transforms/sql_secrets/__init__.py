@@ -29,6 +29,26 @@ _NAME_FOLLOWS = re.compile(rb"\s*(?:[,);.`]|\Z)")
 _PASSWORD_WORD = re.compile(r"(?<![\w$])password(?![\w$])", re.IGNORECASE)
 
 
+_last_lowered: tuple[str, bytes, int] = ("", b"", -1)
+
+
+def ascii_lowered(text: str) -> tuple[bytes, int]:
+    """The text's ASCII characters, lowercased (what the keyword searches read), and where `mysql` first is in
+    them (-1: nowhere).
+
+    A memo of one, by identity: the transform's masker and then its event rules (handler/detect/event_rules.py)
+    ask for the same statement in turn, and lowering and this search (FEDERATED URLs here, the grant tables
+    there) are the costly part of both."""
+    global _last_lowered
+    last = _last_lowered
+    if last[0] is text:
+        return last[1], last[2]
+    lowered = text.encode("ascii", "ignore").lower()
+    at = lowered.find(b"mysql")
+    _last_lowered = (text, lowered, at)
+    return lowered, at
+
+
 def might_hold_secrets(text: str, dialect: Dialect = "mysql") -> bool:
     """False for nearly every statement, at the cost of one lower() and a few substring searches in C.
 
@@ -37,10 +57,10 @@ def might_hold_secrets(text: str, dialect: Dialect = "mysql") -> bool:
     holds any non-ASCII character. `mysql://` is a FEDERATED table's URL, the only scheme FEDERATED takes;
     `authentication_string` a grant table's hash column.
     """
-    lowered = text.encode("ascii", "ignore").lower()
+    lowered, mysql = ascii_lowered(text)
     if dialect == "postgresql":  # not on the audit log's path: the keyword anywhere, and URIs
         return b"password" in lowered or b"://" in lowered
-    if b"identified" in lowered or b"rds_" in lowered or b"mysql://" in lowered:
+    if b"identified" in lowered or b"rds_" in lowered or (mysql >= 0 and lowered.find(b"mysql://", mysql) >= 0):
         return True
     if b"authentication_string" in lowered:
         return True
@@ -58,7 +78,7 @@ def might_hold_secrets(text: str, dialect: Dialect = "mysql") -> bool:
     if joined and len(lowered) < len(text) and _PASSWORD_WORD.search(text):
         return True
     # a password column of a grant table: INSERT INTO mysql.user (Host, User, Password) VALUES (…)
-    return column and b"mysql" in lowered
+    return column and mysql >= 0
 
 
 def _is_password_keyword(lowered: bytes, at: int) -> bool | None:

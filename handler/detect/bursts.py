@@ -79,3 +79,38 @@ def find_bursts(rows: Iterable[dict[str, Any]], window_seconds: int, threshold: 
             )
     found.sort(key=lambda b: (parse_timestamp(b["first"]), b["client"] or ""))
     return found
+
+
+def epoch_ms(stamp: str) -> int:
+    moment = parse_timestamp(stamp)
+    return int(moment.timestamp()) * 1000 + moment.microsecond // 1000
+
+
+def qualifying_buckets(
+    rows: list[dict[str, Any]], window_seconds: int, threshold: int, distinct: str | None = None
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """One key's rows (oldest first) → the aligned buckets [k·W, (k+1)·W) in which some row starts a window
+    [t, t + W) holding `threshold` or more rows (or, with `distinct`, rows with that many distinct values of that
+    field), each with the rows of all its qualifying windows.
+
+    A finding is one such bucket: it depends only on the data, not on where a run started, so a rerun or an
+    overlapping run finds the same bucket again (the same finding id) and a long attack makes one finding per W.
+    """
+    window_ms = window_seconds * 1000
+    times = [epoch_ms(r["@timestamp"]) for r in rows]
+    found: dict[int, list[int]] = {}  # bucket → [first row, last row] of its qualifying windows
+    seen: dict[Any, int] = defaultdict(int)
+    j = 0
+    for i, start in enumerate(times):
+        while j < len(times) and times[j] < start + window_ms:
+            if distinct:
+                seen[rows[j].get(distinct)] += 1
+            j += 1
+        size = sum(1 for v, n in seen.items() if n and v is not None) if distinct else j - i
+        if size >= threshold:
+            bucket = start // window_ms * window_ms
+            span = found.setdefault(bucket, [i, j - 1])
+            span[1] = max(span[1], j - 1)
+        if distinct:
+            seen[rows[i].get(distinct)] -= 1
+    return [(bucket, rows[a : b + 1]) for bucket, (a, b) in sorted(found.items())]

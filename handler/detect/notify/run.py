@@ -1,0 +1,177 @@
+"""One notification run: read the findings some enabled channel has not handled, decide, send, and mark each
+finding in its index (`notified.<channel>` once accepted or covered, with `suppressed.<channel>` when another send
+covers it), so a rerun sends nothing twice and a failed send is decided again next time.
+
+A send whose mark cannot be written would go out again on the next run: the marks are written right after each
+channel's sends, and a failure to write them is counted in the run's summary (and makes the entry fail)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from handler.detect.notify import channels as ch
+from handler.detect.notify.decide import LastSent, Send, decide
+from handler.detect.notify.model import Finding, from_document
+from handler.read.patterns import findings_pattern
+from handler.read.period import iso
+from handler.read.reader import Reader
+
+if TYPE_CHECKING:
+    from handler.runtime import Runtime
+
+FIELDS = ["*"]
+# The job's state document shares the findings' indices (`<prefix>-findings-state`): only findings have a rule.
+IS_FINDING = {"exists": {"field": "rule"}}
+Marks = list[tuple[Finding, dict[str, Any]]]  # a finding and the partial document that marks it
+BATCH = {"sns": 10, "events": ch.EVENTS_PER_CALL, "securityhub": ch.FINDINGS_PER_CALL}
+
+
+@dataclass
+class Summary:
+    channels: list[str]
+    candidates: int = 0
+    sent: dict[str, int] = field(default_factory=dict)
+    quiet: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)  # the first reasons, one line each
+    marks_failed: int = 0
+
+    def as_log(self) -> dict[str, Any]:
+        return {
+            "channels": self.channels,
+            "candidates": self.candidates,
+            "sent": self.sent,
+            "quiet": self.quiet,
+            "failed": self.failed,
+            "failures": self.failures[:5],
+            "marks_failed": self.marks_failed,
+        }
+
+
+def enabled_channels(runtime: Runtime) -> list[str]:
+    s = runtime.settings
+    return [
+        name
+        for name, on in (
+            ("sns", bool(s.detect_topic_arn)),
+            ("events", bool(s.detect_event_bus)),
+            ("securityhub", s.detect_security_hub),
+        )
+        if on
+    ]
+
+
+def _unhandled(channels: list[str]) -> dict[str, Any]:
+    should = [{"bool": {"must_not": [{"exists": {"field": f"notified.{c}"}}]}} for c in channels]
+    return {"bool": {"should": should, "minimum_should_match": 1, "filter": [IS_FINDING]}}
+
+
+def _recently_sent(channels: list[str], since: str) -> dict[str, Any]:
+    should = [{"range": {f"notified.{c}": {"gte": since}}} for c in channels]
+    return {"bool": {"should": should, "minimum_should_match": 1, "filter": [IS_FINDING]}}
+
+
+def _covered(channel: str, stamp: str, by: str) -> dict[str, Any]:
+    """A finding another message stands for: handled on the channel (`notified`, the field the findings template
+    indexes and the next run's query reads) and `suppressed` saying by which finding (kept in `_source` only)."""
+    return {"notified": {channel: stamp}, "suppressed": {channel: {"at": stamp, "by": by}}}
+
+
+def last_sent(recent: list[Finding], channels: list[str]) -> LastSent:
+    out: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for f in recent:
+        for c in channels:
+            at = None if c in f.suppressed else f.notified.get(c)  # only the group's own sends count
+            group = (c, *f.group)
+            if at and (group not in out or at > out[group][0]):
+                out[group] = (at, f.id)
+    return out
+
+
+class Notifier:
+    def __init__(self, runtime: Runtime, account: Callable[[], str] | None = None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self._account_of = account or self._caller_account
+        self._account: str | None = None
+
+    def _caller_account(self) -> str:
+        # GetCallerIdentity needs no permission ("No permissions are required", AWS STS API Reference).
+        return str(self.runtime.aws("sts").get_caller_identity()["Account"])
+
+    def account(self) -> str:
+        if self._account is None:
+            self._account = self._account_of()
+        return self._account
+
+    def read(self, channels: list[str], now: datetime) -> tuple[list[Finding], list[Finding]]:
+        pattern = findings_pattern(self.settings.index_prefix)
+        since = iso(now - timedelta(seconds=self.settings.detect_renotify_seconds))
+        url = self.settings.dashboards_url
+        with Reader(self.runtime.client, pattern) as reader:
+            todo = [from_document(d, url) for d in reader.documents(_unhandled(channels), FIELDS)]
+            recent = [from_document(d, url) for d in reader.documents(_recently_sent(channels, since), FIELDS)]
+        return todo, recent
+
+    def run(self, now: datetime) -> Summary:
+        channels = enabled_channels(self.runtime)
+        summary = Summary(channels)
+        if not channels:
+            return summary
+        todo, recent = self.read(channels, now)
+        summary.candidates = len(todo)
+        interval = timedelta(seconds=self.settings.detect_renotify_seconds)
+        plan = decide(todo, last_sent(recent, channels), channels, now, interval)
+        stamp = iso(now)
+        for channel in channels:
+            quiet = plan.quiet.get(channel, [])
+            quiet_marks: Marks = [(q.finding, _covered(channel, stamp, q.by)) for q in quiet]
+            summary.marks_failed += self._mark(quiet_marks)
+            summary.quiet[channel] = len(quiet)
+            summary.sent[channel] = summary.failed[channel] = 0
+            sends = plan.sends.get(channel, [])
+            # Marked batch by batch: a run cut short (the function's timeout) re-sends at most one batch.
+            for i in range(0, len(sends), BATCH[channel]):
+                outcome = self._send(channel, sends[i : i + BATCH[channel]], stamp)
+                marks: Marks = []
+                for s in outcome.accepted:
+                    marks.append((s.finding, {"notified": {channel: stamp}}))
+                    marks += [(c, _covered(channel, stamp, s.finding.id)) for c in s.covers]
+                summary.marks_failed += self._mark(marks)
+                summary.sent[channel] += len(outcome.accepted)
+                summary.quiet[channel] += sum(len(s.covers) for s in outcome.accepted)
+                summary.failed[channel] += len(outcome.failed)
+                summary.failures += [f"{channel} {s.finding.id}: {reason}" for s, reason in outcome.failed]
+        return summary
+
+    def _send(self, channel: str, sends: list[Send], stamp: str) -> ch.Outcome:
+        s, region = self.settings, self.settings.aws_region
+        if channel == "sns":
+            return ch.sns(self.runtime.aws("sns"), s.detect_topic_arn, sends)
+        if channel == "events":
+            return ch.events(self.runtime.aws("events"), s.detect_event_bus, sends, self.account(), region)
+        return ch.securityhub(self.runtime.aws("securityhub"), sends, self.account(), region, stamp)
+
+    def _mark(self, marks: Marks) -> int:
+        """Partial updates by id (other channels' marks stay); the number of findings that could not be marked."""
+        if not marks:
+            return 0
+        lines = []
+        for f, doc in marks:
+            lines.append(json.dumps({"update": {"_index": f.index, "_id": f.id}}))
+            lines.append(json.dumps({"doc": doc}))
+        from opensearchpy.exceptions import OpenSearchException
+
+        try:
+            answer = self.runtime.client.bulk(body="\n".join(lines) + "\n")
+        except OpenSearchException:
+            return len(marks)
+        return sum(1 for item in answer.get("items", []) if item.get("update", {}).get("status", 500) >= 300)
+
+
+def notify(runtime: Runtime, now: datetime) -> Summary:
+    return Notifier(runtime).run(now)

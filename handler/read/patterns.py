@@ -1,0 +1,29 @@
+"""Index patterns: the audit documents, and the findings the detections write beside them.
+
+Findings live in `<prefix>-findings-YYYY.MM.DD`, which `<prefix>-*` matches too: every read of audit documents
+(report, sessions, detections, backfill's counts, the Dashboards index pattern) goes through `audit_pattern`, which
+excludes them, so a finding is never counted as an audit event nor an audit event read as a finding."""
+
+from __future__ import annotations
+
+FINDINGS = "findings"
+
+
+def audit_pattern(prefix: str) -> str:
+    """The audit indices of `prefix`, findings excluded (a comma-separated index expression; `-` excludes)."""
+    return f"{prefix}-*,-{findings_pattern(prefix)}"
+
+
+def findings_pattern(prefix: str) -> str:
+    return f"{prefix}-{FINDINGS}-*"
+
+
+def findings_index(prefix: str, day: str) -> str:
+    """`<prefix>-findings-YYYY.MM.DD`; `day` is `YYYY.MM.DD` (UTC)."""
+    return f"{prefix}-{FINDINGS}-{day}"
+
+
+def state_index(prefix: str) -> str:
+    """Where the detect job keeps what its last run covered: one document, in the findings' family (their template
+    and role), outside every daily index."""
+    return f"{prefix}-{FINDINGS}-state"
