@@ -6,8 +6,9 @@ bodies straight to `_bulk` on the same node, in the same run (alternating, fresh
 
 Target: >= 0.9x the raw `_bulk` rate. `--baseline TREE` instead compares this tree's forwarder with another
 checkout's (issue 24: throughput may not drop by more than 5 %): each round runs both in fresh child processes, in
-alternating order, on the same workload, and reports each one's events/s and its CPU per event. The node is shared with whatever else runs on the machine: compare within a
-round (`paired_ratios`, the two runs back to back) and use enough rounds to see the spread.
+alternating order, on the same workload, and reports each one's events/s and its CPU per event. The node is
+shared with whatever else runs on the machine: compare within a round (`paired_ratios`, the two runs back to
+back) and use enough rounds to see the spread.
 """
 
 from __future__ import annotations
