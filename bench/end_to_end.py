@@ -104,11 +104,12 @@ def in_tree(tree: str, count: int, prefix: str) -> dict[str, float]:
     return result
 
 
-def compare(baseline: str, count: int, rounds: int) -> dict[str, Any]:
-    trees = {"this tree": os.getcwd(), "baseline": os.path.abspath(baseline)}
+def compare(baselines: list[str], count: int, rounds: int) -> dict[str, Any]:
+    trees = {"this tree": os.getcwd(), **{os.path.abspath(b): os.path.abspath(b) for b in baselines}}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     for i in range(rounds):
-        for name in list(trees) if i % 2 == 0 else list(trees)[::-1]:
+        order = list(trees)
+        for name in order[i % len(order) :] + order[: i % len(order)]:  # each tree goes first in turn
             prefix = f"e2e{uuid.uuid4().hex[:8]}"
             try:
                 runs[name].append(in_tree(trees[name], count, prefix))
@@ -119,18 +120,24 @@ def compare(baseline: str, count: int, rounds: int) -> dict[str, Any]:
     def med(name: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[name])
 
-    paired = [a["events_per_s"] / b["events_per_s"] for a, b in zip(runs["this tree"], runs["baseline"], strict=True)]
+    def paired(name: str) -> list[float]:
+        return [a["events_per_s"] / b["events_per_s"] for a, b in zip(runs["this tree"], runs[name], strict=True)]
+
     return {
         "machine": machine(),
         "events": count,
         "rounds": rounds,
-        "baseline": trees["baseline"],
         "events_per_s": {n: round(med(n, "events_per_s")) for n in trees},
         "cpu_us_per_event": {n: round(med(n, "cpu_us_per_event"), 1) for n in trees},
         "all_rounds": {n: [round(r["events_per_s"]) for r in runs[n]] for n in trees},
-        "paired_ratios": [round(x, 3) for x in paired],
-        "paired_ratio_median": round(statistics.median(paired), 3),
-        "cpu_ratio": round(med("this tree", "cpu_us_per_event") / med("baseline", "cpu_us_per_event"), 3),
+        "this_tree_over": {
+            b: {
+                "paired_ratios": [round(x, 3) for x in paired(b)],
+                "paired_ratio_median": round(statistics.median(paired(b)), 3),
+                "cpu_ratio": round(med("this tree", "cpu_us_per_event") / med(b, "cpu_us_per_event"), 3),
+            }
+            for b in list(trees)[1:]
+        },
         "target": "throughput drop <= 5 % (paired ratio >= 0.95)",
     }
 
@@ -139,7 +146,7 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--events", type=int, default=60_000)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--baseline", metavar="TREE", help="compare with the forwarder of another checkout")
+    p.add_argument("--baseline", metavar="TREE", action="append", help="compare with another checkout's forwarder")
     args = p.parse_args()
     if args.baseline:
         print(json.dumps(compare(args.baseline, args.events, args.rounds), indent=1))
