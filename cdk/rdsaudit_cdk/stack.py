@@ -56,6 +56,7 @@ class StackConfig:
     collect_shards: int = 0  # shards per collecting stream; 0: on-demand
     region: str = ""  # the stack's region, needed by collection (rdsaudit:region, else CDK_DEFAULT_REGION)
     send_to: str = ""  # member stack: the central destination's ARN (region `*`: the stack's own)
+    asset_bucket: str = ""  # member stack: where its Lambda code is read from (`${AWS::Region}` allowed), no bootstrap
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -92,6 +93,7 @@ class StackConfig:
             collect_shards=int(ctx("collectShards", 0)),
             region=str(ctx("region", "") or os.environ.get("CDK_DEFAULT_REGION", "")),
             send_to=str(ctx("sendTo", "")).strip(),
+            asset_bucket=str(ctx("assetBucket", "")).strip(),
         )
 
 
