@@ -75,6 +75,8 @@ bench: $(STAMP) opensearch-up
 	@$(PY) -m bench.storage
 	@$(PY) -m bench.transform
 	@$(PY) -m bench.end_to_end
+	@$(PY) -m bench.kinesis
+	@$(PY) -m bench.cost
 	@$(PY) -m bench.cold_start
 	@$(PY) -m bench.memory
 	@$(PY) -m bench.backfill

@@ -9,7 +9,7 @@ instead of a domain, with rdsaudit:collectionName, rdsaudit:serverlessDashboards
 the optional features named in the README. Organisation-wide collection: rdsaudit:collectFrom (an organisation
 id or account ids), rdsaudit:region, rdsaudit:collectRegions, rdsaudit:collectShards add the collecting streams,
 the collector and a destination stack per region; rdsaudit:sendTo (a destination ARN) synthesizes the member stack
-instead (README, "Many accounts and regions").
+instead, rdsaudit:assetBucket the bucket its code is read from for StackSets (README, "Many accounts and regions").
 """
 
 from __future__ import annotations
@@ -51,7 +51,17 @@ def build(app: App) -> Stack:
     if config.send_to:
         from rdsaudit_cdk.member import MemberStack
 
-        return MemberStack(app, "RdsAuditMember", send_to=config.send_to)
+        synthesizer = None
+        if config.asset_bucket:
+            from aws_cdk import DefaultStackSynthesizer
+
+            # StackSets deploy into accounts nobody ran `cdk bootstrap` in: the code comes from one bucket per region
+            # that the organisation may read, and the template asks for no bootstrap version (an SSM parameter
+            # those accounts do not have).
+            synthesizer = DefaultStackSynthesizer(
+                file_assets_bucket_name=config.asset_bucket, generate_bootstrap_version_rule=False
+            )
+        return MemberStack(app, "RdsAuditMember", send_to=config.send_to, synthesizer=synthesizer)
     if not config.collect_from:
         return RdsAuditStack(app, "RdsAudit", config=config)
     from aws_cdk import Environment

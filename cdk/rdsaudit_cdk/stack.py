@@ -62,6 +62,7 @@ class StackConfig:
     detect_security_hub: bool = False  # also import findings into Security Hub
     detect_renotify_seconds: int = 21600  # a rule and key is notified again only after this long
     detections: str = ""  # rule overrides (JSON) for RDSAUDIT_DETECTIONS
+    asset_bucket: str = ""  # member stack: where its Lambda code is read from (`${AWS::Region}` allowed), no bootstrap
 
     @classmethod
     def from_context(cls, app: App | Construct) -> StackConfig:
@@ -103,6 +104,7 @@ class StackConfig:
             detect_security_hub=str(ctx("detectSecurityHub", "false")).lower() == "true",
             detect_renotify_seconds=int(ctx("detectRenotifySeconds", 21600)),
             detections=detections_json(ctx("detections", "")),
+            asset_bucket=str(ctx("assetBucket", "")).strip(),
         )
 
 

@@ -3,6 +3,7 @@ set in tests/engines against it, stop it. An engine that cannot start is a failu
 Java 21+ runtime is skipped locally, with one line; under CI=true a missing engine is a failure like any other.
 
     python -m tests.engines.run [label ...]     # e.g. elasticsearch-7.7.1; default: every engine
+    python -m tests.engines.run -k readme_searches [label ...]   # only the focused tests pytest's -k selects
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
-def run_engine(spec: EngineSpec, python: str) -> tuple[str, str]:
+def run_engine(spec: EngineSpec, python: str, select: str | None = None) -> tuple[str, str]:
     """(outcome, note) for one engine: passed | failed | skipped (never under CI)."""
     env = {
         **os.environ,
@@ -49,11 +50,23 @@ def run_engine(spec: EngineSpec, python: str) -> tuple[str, str]:
         print(f"== {spec.title} on {url} (up in {boot:.0f} s)", flush=True)
         test_env = {**os.environ, "RDSAUDIT_ENGINE_URL": url, "RDSAUDIT_ENGINE": spec.label}
         tests = subprocess.run(
-            [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/engines"],
+            [
+                python,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/engines",
+                *(["-k", select] if select else []),
+            ],
             env=test_env,
             cwd=ROOT,
             check=False,
         )
+        # pytest's 5 is "no tests collected": with -k, an engine none of the selected tests applies to (a refused one)
+        if select and tests.returncode == 5:
+            return "passed", f"nothing selected by -k {select}"
         outcome = "passed" if tests.returncode == 0 else "failed"
         return outcome, f"{time.monotonic() - started:.0f} s in all"
     finally:
@@ -61,11 +74,15 @@ def run_engine(spec: EngineSpec, python: str) -> tuple[str, str]:
 
 
 def main(argv: list[str]) -> int:
+    select = None
+    if "-k" in argv:
+        at = argv.index("-k")
+        select, argv = argv[at + 1], argv[:at] + argv[at + 2 :]
     wanted = [spec for spec in ENGINES if not argv or spec.label in argv]
     started = time.monotonic()
     results = []
     for spec in wanted:
-        outcome, note = run_engine(spec, sys.executable)
+        outcome, note = run_engine(spec, sys.executable, select)
         results.append((spec, outcome, note))
         if outcome != "passed":
             print(f"== {spec.title}: {outcome}: {note}", flush=True)

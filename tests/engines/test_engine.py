@@ -20,6 +20,7 @@ from handler.sources.cloudwatch import encode_subscription_event
 from handler.transforms.document import document_id
 from tests.engines.conftest import SPEC, Target
 from tests.events import AURORA_GROUP, AURORA_STREAM
+from tests.integration import readme_searches
 from tests.integration.conftest import FakeContext
 from tests.integration.test_setup import EXPECTED, LINES
 
@@ -116,6 +117,13 @@ def test_documented_searches(target: Target) -> None:
     doc = target.client.search(index=f"{target.prefix}-*", body={"size": 1})["hits"]["hits"][0]["_source"]
     assert hits({"term": {"sql_lower": doc["sql_lower"]}}) == 1
     assert hits({"term": {"sql_fingerprint_hash": doc["sql_fingerprint_hash"]}}) == 1
+
+
+@supported
+def test_readme_searches(target: Target) -> None:
+    """The README's searches on the statement, exactly as it writes them (tests/integration/readme_searches.py)."""
+    assert forward(readme_searches.LINES)["indexed"] == len(readme_searches.LINES)
+    readme_searches.check(target.search)
 
 
 @supported

@@ -46,6 +46,22 @@ def member(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     return templates(out)
 
 
+def test_the_member_stack_for_stacksets(tmp_path: Path) -> None:
+    """Accounts a StackSet deploys to were never bootstrapped: with rdsaudit:assetBucket, no bootstrap version
+    parameter or rule, and every function's code from that bucket in the stack's region."""
+    synth(tmp_path, **MEMBER, **{"rdsaudit:assetBucket": "rdsaudit-assets-${AWS::Region}"})
+    t = templates(tmp_path)["RdsAuditMember"]
+    assert "BootstrapVersion" not in t.get("Parameters", {}) and "CheckBootstrapVersion" not in t.get("Rules", {})
+    codes = [f["Properties"]["Code"] for f in of_type(t, "AWS::Lambda::Function").values()]
+    assert codes and all(c["S3Bucket"] == {"Fn::Sub": "rdsaudit-assets-${AWS::Region}"} for c in codes), codes
+    assert "cdk-hnb659fds" not in json.dumps(t)
+
+
+def test_the_member_stack_without_asset_bucket_needs_bootstrap(member: dict[str, dict[str, Any]]) -> None:
+    """The default stays CDK's: a bootstrapped account, its assets bucket (what the README's StackSets step avoids)."""
+    assert "BootstrapVersion" in member["RdsAuditMember"]["Parameters"]
+
+
 def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
