@@ -153,11 +153,15 @@ def ism_policy(
 
 
 def security_roles(prefix: str, activity_prefix: str = "rdsactivity") -> dict[str, Any]:
-    """Both roles cover the audit and the Activity Streams indices."""
+    """The writer and the reader cover the audit and the Activity Streams indices; the detector only the
+    findings indices (it reads as rdsaudit_reader)."""
     roles: dict[str, Any] = _load("security-roles.json")
     for role in roles.values():
         for perm in role.get("index_permissions", []):
-            perm["index_patterns"] = [f"{prefix}-*", f"{activity_prefix}-*"]
+            if perm["index_patterns"] == [f"{DEFAULT_PREFIX}-findings-*"]:
+                perm["index_patterns"] = [f"{prefix}-findings-*"]
+            else:
+                perm["index_patterns"] = [f"{prefix}-*", f"{activity_prefix}-*"]
     return roles
 
 

@@ -31,6 +31,7 @@ class Setup(Construct):
         environment: dict[str, str],
         retention_days: Any,
         activity_prefix: str,
+        detector_roles: list[iam.IRole] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         search.setup_role.add_managed_policy(
@@ -66,6 +67,8 @@ class Setup(Construct):
                         Token.as_string(retention_days),
                         '","RoleArns":',
                         Fn.to_json_string([r.role_arn for r in writer_roles]),
+                        ',"DetectorRoleArns":',
+                        Fn.to_json_string([r.role_arn for r in detector_roles or []]),
                         "}}",
                     ],
                 ),
@@ -91,6 +94,8 @@ class Setup(Construct):
             properties={
                 "RetentionDays": retention_days,
                 "RoleArns": [r.role_arn for r in writer_roles],
+                # the detect job reads as rdsaudit_reader and writes findings as rdsaudit_detector
+                "DetectorRoleArns": [r.role_arn for r in detector_roles or []],
                 **search.setup_properties(),
                 # re-run setup whenever the code or the mappings change
                 "Version": source_hash()[:16],

@@ -243,16 +243,6 @@ class RdsAuditStack(Stack):
             )
             if config.export_index:
                 writers.append(exporter.function.role)  # type: ignore[arg-type]
-        setup = Setup(
-            self,
-            "Setup",
-            search=search,
-            writer_roles=writers,
-            environment=forwarder.environment,
-            retention_days=params["retention"].value_as_number,
-            activity_prefix=ACTIVITY_PREFIX,
-        )
-
         groups = [f"/aws/rds/cluster/{name}/audit" for name in config.clusters]
         groups += [f"/aws/rds/instance/{name}/audit" for name in config.instances]
         if groups:  # the failed-login alarm parameters exist only when there are groups to watch
@@ -272,6 +262,43 @@ class RdsAuditStack(Stack):
                 allowed_values=["60", "300", "900", "3600"],
                 description="Failed-login alarm period (seconds)",
             )
+        alarms = Alarms(
+            self,
+            "Alarms",
+            forwarder=forwarder,
+            audit_groups=groups,
+            email=config.alarm_email,
+            threshold=params["failed_threshold"].value_as_number if groups else 0,
+            period_seconds=params["failed_period"].value_as_number if groups else 300,
+            backfill=backfill.state_machine,
+            activity_failures=activity.on_failure if activity is not None else None,
+            collection=collection,
+        )
+        detect = None
+        if config.detect_schedule.lower() != "off":
+            detect = Detect(
+                self,
+                "Detect",
+                forwarder=forwarder,
+                search=search,
+                topic=alarms.topic,
+                topic_key=alarms.key,
+                schedule=schedule_expression(config.detect_schedule),
+                event_bus=config.detect_event_bus,
+                security_hub=config.detect_security_hub,
+                renotify_seconds=config.detect_renotify_seconds,
+                detections=config.detections,
+            )
+        setup = Setup(
+            self,
+            "Setup",
+            search=search,
+            writer_roles=writers,
+            environment=forwarder.environment,
+            retention_days=params["retention"].value_as_number,
+            activity_prefix=ACTIVITY_PREFIX,
+            detector_roles=[detect.function.role] if detect is not None else [],  # type: ignore[list-item]
+        )
         # One permission covers every RDS audit log group of this account and region.
         forwarder.function.add_permission(
             "InvokeFromRdsAuditLogs",
@@ -295,32 +322,6 @@ class RdsAuditStack(Stack):
             sub.node.add_dependency(forwarder.function.node.find_child("InvokeFromRdsAuditLogs"))
             self.subscriptions.append(sub)
 
-        alarms = Alarms(
-            self,
-            "Alarms",
-            forwarder=forwarder,
-            audit_groups=groups,
-            email=config.alarm_email,
-            threshold=params["failed_threshold"].value_as_number if groups else 0,
-            period_seconds=params["failed_period"].value_as_number if groups else 300,
-            backfill=backfill.state_machine,
-            activity_failures=activity.on_failure if activity is not None else None,
-            collection=collection,
-        )
-        if config.detect_schedule.lower() != "off":
-            Detect(
-                self,
-                "Detect",
-                forwarder=forwarder,
-                search=search,
-                topic=alarms.topic,
-                topic_key=alarms.key,
-                schedule=schedule_expression(config.detect_schedule),
-                event_bus=config.detect_event_bus,
-                security_hub=config.detect_security_hub,
-                renotify_seconds=config.detect_renotify_seconds,
-                detections=config.detections,
-            )
         if config.auto_subscribe:
             AutoSubscribe(self, "AutoSubscribe", forwarder=forwarder.function)
         acknowledge(

@@ -33,6 +33,12 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
         default=[],
         help="IAM role mapped to rdsaudit_writer (security plugin); repeat for forwarder, backfill, …",
     )
+    s.add_argument(
+        "--detector-role-arn",
+        action="append",
+        default=[],
+        help="IAM role of the detect job, mapped to rdsaudit_reader and rdsaudit_detector (security plugin)",
+    )
     s.add_argument("--dashboards-url", help="OpenSearch Dashboards URL to import the saved objects into")
     s.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
     s.add_argument("--aoss-collection", help="Serverless time series collection to set the retention policy of")
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         ultrawarm_after_days=args.ultrawarm_after_days,
         cold_after_days=args.cold_after_days,
         role_arns=args.role_arn,
+        detector_role_arns=args.detector_role_arn,
         dashboards_url=args.dashboards_url,
         dry_run=args.dry_run,
         aoss_collection=args.aoss_collection,

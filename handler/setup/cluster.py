@@ -206,7 +206,7 @@ class ClusterSetup:
         )
         return Change(what, self._write("PUT", path, body, current is not None), detail + note)
 
-    def roles(self, backend_roles: list[str]) -> list[Change]:
+    def roles(self, backend_roles: list[str], detector_roles: tuple[str, ...] | list[str] = ()) -> list[Change]:
         if self.engine().serverless:
             reason = "OpenSearch Serverless has no security plugin: grant access with a data access policy"
             return [Change("security roles", "skipped", reason)]
@@ -222,12 +222,14 @@ class ClusterSetup:
             else:
                 changes.append(Change(f"role {name}", self._write("PUT", path, role, current is not None)))
         if backend_roles:
-            changes.append(self._map_writer(base, backend_roles))
+            changes.append(self._map(base, "rdsaudit_writer", backend_roles))
+        if detector_roles:  # the detect job reads as a reader and writes findings as the detector
+            changes.append(self._map(base, "rdsaudit_reader", list(detector_roles)))
+            changes.append(self._map(base, "rdsaudit_detector", list(detector_roles)))
         return changes
 
-    def _map_writer(self, base: str, backend_roles: list[str]) -> Change:
-        """Add the roles to rdsaudit_writer's backend roles, keeping whatever else is mapped there."""
-        name = "rdsaudit_writer"
+    def _map(self, base: str, name: str, backend_roles: list[str]) -> Change:
+        """Add the roles to the role's backend roles, keeping whatever else is mapped there."""
         path = f"/{base}/_security/api/rolesmapping/{name}"
         current = (self._get(path) or {}).get(name)
         roles = list((current or {}).get("backend_roles", []))

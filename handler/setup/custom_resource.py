@@ -13,6 +13,7 @@ def options_from_properties(props: dict[str, Any]) -> SetupOptions:
         retention_days=int(props.get("RetentionDays", 90)),
         warm_after_days=int(warm) if warm not in (None, "") else None,
         role_arns=[r for r in props.get("RoleArns", []) if r],
+        detector_role_arns=[r for r in props.get("DetectorRoleArns", []) if r],
         dashboards_url=props.get("DashboardsUrl") or None,
         # Serverless (CDK `rdsaudit:serverless`): the collection whose lifecycle policy keeps the retention
         aoss_collection=props.get("AossCollection") or None,

@@ -17,6 +17,7 @@ class SetupOptions:
     ultrawarm_after_days: int | None = None  # Amazon OpenSearch Service only
     cold_after_days: int | None = None  # Amazon OpenSearch Service only
     role_arns: list[str] = field(default_factory=list)  # IAM roles that write (forwarder, backfill, …)
+    detector_role_arns: list[str] = field(default_factory=list)  # IAM roles of the detect job
     dashboards_url: str | None = None
     dry_run: bool = False
     aoss_collection: str | None = None  # Serverless: the collection whose lifecycle policy keeps the retention
@@ -57,7 +58,7 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
                 options.retention_days, options.warm_after_days, options.ultrawarm_after_days, options.cold_after_days
             )
         )
-    changes += cluster.roles(options.role_arns)
+    changes += cluster.roles(options.role_arns, options.detector_role_arns)
     if options.dashboards_url:
         from handler.setup.dashboards import dashboards_session, default_index_pattern, import_saved_objects
 

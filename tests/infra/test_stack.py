@@ -76,6 +76,10 @@ def test_subscriptions_depend_on_the_setup_resource(template: Any) -> None:
     # every function that writes is mapped to rdsaudit_writer: the forwarder and the backfill here
     mapped = json.dumps(setup["Properties"]["RoleArns"])
     assert "ForwarderFunctionServiceRole" in mapped and "BackfillFunctionServiceRole" in mapped
+    # the detect job reads and writes findings: mapped to rdsaudit_reader and rdsaudit_detector, never the writer
+    detector = json.dumps(setup["Properties"]["DetectorRoleArns"])
+    assert detector.count("Fn::GetAtt") == 1 and "DetectFunctionServiceRole" in detector
+    assert "DetectFunctionServiceRole" not in mapped
 
 
 def test_on_failure_destination_and_retries(template: Any) -> None:
