@@ -30,16 +30,18 @@ SETUP_PATHS = {
         "_cat/plugins",
         "_index_template/{audit}",
         "_index_template/{activity}",
+        "_index_template/{audit}-findings",
         "_plugins/_ism/policies/{audit}-retention",
         "_plugins/_security/api/roles/rdsaudit_*",
-        "_plugins/_security/api/rolesmapping/rdsaudit_writer",
+        "_plugins/_security/api/rolesmapping/rdsaudit_*",  # the writer's, the reader's and the detector's
     ],
     "es:ESHttpPut": [
         "_index_template/{audit}",
         "_index_template/{activity}",
+        "_index_template/{audit}-findings",
         "_plugins/_ism/policies/{audit}-retention",
         "_plugins/_security/api/roles/rdsaudit_*",
-        "_plugins/_security/api/rolesmapping/rdsaudit_writer",
+        "_plugins/_security/api/rolesmapping/rdsaudit_*",  # the writer's, the reader's and the detector's
     ],
 }
 

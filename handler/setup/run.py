@@ -38,12 +38,15 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
         engine=for_settings(settings),
     )
     engine = cluster.engine()  # GET / once (not on Serverless); refuses unsupported engines here
-    from handler.mappings import activity_index_template
+    from handler.mappings import activity_index_template, findings_index_template
 
     activity = ClusterSetup(client, settings.activity_prefix, dry_run=options.dry_run, engine=engine)
+    prefix = settings.index_prefix
     changes = [
         cluster.template(),
         activity.template(activity_index_template(settings.activity_prefix), settings.activity_prefix),
+        # installed here, as the audit one is, so the detect job (which may only read it) finds it in place
+        cluster.template(findings_index_template(prefix), f"{prefix}-findings"),
     ]
     if engine.serverless:
         from handler.setup.serverless import lifecycle_policy
