@@ -63,7 +63,7 @@ def main() -> int:
             ctx = cloudwatch_context(payload.log_group, payload.log_stream, payload.owner)
             actions = BatchTransformer(ctx, runtime.options).actions(payload.events)
             runtime.client.transport.perform_request(
-                "POST", "/_bulk", body=b"".join(a.body for a in actions), params={"timeout": "120s"}
+                "POST", "/_bulk", body=b"".join(a.body for a in actions), params={"request_timeout": 120}
             )
         runtime.client.indices.refresh(index=f"{prefix}-*")
         indexed = time.monotonic() - start
