@@ -12,6 +12,7 @@ from handler.sinks.dead_letter import DeadLetterStore, error_reason, rejection_r
 
 AUDIT = "audit"
 ACTIVITY = "activity"
+FINDINGS = "findings"  # the detect job's family: only its template is checked here (it writes through its store)
 
 
 class Pipeline:

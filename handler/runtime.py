@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from handler.config import Settings
 from handler.detect.event_rules import event_rules
-from handler.pipeline import ACTIVITY, AUDIT, Pipeline
+from handler.pipeline import ACTIVITY, AUDIT, FINDINGS, Pipeline
 from handler.sinks.bulk import BulkWriter
 from handler.sinks.dead_letter import DeadLetterStore, dead_letter_store
 from handler.transforms.batch import TransformOptions
@@ -68,12 +68,17 @@ class Runtime:
         """Install or update the family's index template, once per process (RDSAUDIT_ENSURE_TEMPLATE)."""
         if family in self.templates_checked or not self.settings.ensure_template:
             return
-        from handler.mappings import activity_index_template, index_template
+        from handler.mappings import activity_index_template, findings_index_template, index_template
         from handler.setup import ClusterSetup
 
         prefix = self.settings.activity_prefix if family == ACTIVITY else self.settings.index_prefix
-        body = activity_index_template(prefix) if family == ACTIVITY else index_template(prefix, self.engine())
-        ClusterSetup(self.client, prefix, engine=self.engine()).template(body, prefix)
+        if family == FINDINGS:  # the detect job's; `rdsaudit setup` installs it, the job may only read it
+            body, name = findings_index_template(prefix), f"{prefix}-findings"
+        elif family == ACTIVITY:
+            body, name = activity_index_template(prefix), prefix
+        else:
+            body, name = index_template(prefix, self.engine()), prefix
+        ClusterSetup(self.client, prefix, engine=self.engine()).template(body, name)
         self.templates_checked.add(family)
 
     def make_searchable(self, indices: Iterable[str]) -> str | None:

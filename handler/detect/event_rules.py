@@ -23,6 +23,7 @@ _INTO_FILE = re.compile(rb"\binto\s+(?:outfile|dumpfile)\b")
 DUMP_HEAD = "select /*!40001 sql_no_cache */"
 SELECTS = ("select", "with", "(", "table")
 # statement heads the saved searches' classes start with (schema and account changes)
+_TAMPER_HEADS = ("set", "uninstall")
 KEYWORD_HEADS = ("create", "alter", "drop", "rename", "truncate", "grant", "revoke", "set password", "set default")
 
 
@@ -131,45 +132,41 @@ class EventRules:
 
     def _query(self, doc: dict[str, Any], sql: str) -> list[str]:
         # The saved searches compare prefixes of the statement as stored, spaces included: the head decides the
-        # classes, and which statements are worth reading whole.
-        # The transform has lowered the statement's head already (`sql_lower`, what the saved searches read).
+        # classes, and which statements are worth reading whole. The transform has lowered the head already
+        # (`sql_lower`) and the masker the whole statement's ASCII (`ascii_lowered`, a memo of the same str).
         head = doc.get("sql_lower") or sql[:HEAD].lower()
+        text, mysql = ascii_lowered(sql)
         hits = []
         if head.startswith(KEYWORD_HEADS):
             if is_schema_change("QUERY", head):
                 hits.extend(self._schema(doc, head))
             if self._account and is_account_change("QUERY", head):
                 hits.append("account-change")
+        elif head.startswith(SELECTS):  # the usual statement: two prefix checks and a substring search
+            if self._dump and head.startswith(DUMP_HEAD):
+                hits.append("dump-session")
+            if self._file and b"file" in text and _into_file(text):
+                hits.append("export-to-file")
         if (
             self._tamper is not None
-            and head.lstrip().startswith(("set", "uninstall"))
-            and self._tampers(ascii_lowered(sql)[0])
+            and (head.startswith(_TAMPER_HEADS) or (head[:1] == " " and head.lstrip().startswith(_TAMPER_HEADS)))
+            and self._tampers(text)
         ):
             hits.append("audit-tampering")
-        if self._dump and head.startswith(DUMP_HEAD):
-            hits.append("dump-session")
-        # The rules of our own read the whole statement: its ASCII, lowered (keywords and names are ASCII), which
-        # the masker has just computed for the same statement.
-        text, mysql = ascii_lowered(sql)
-        if self._file and head.startswith(SELECTS) and b"file" in text and _into_file(text):
-            hits.append("export-to-file")
-        if self._sensitive is not None:
+        sensitive = self._sensitive
+        if sensitive is not None:
             db = doc.get("db")
-            if mysql >= 0 and self._mysql:
-                candidate = True
-            elif db is not None:
-                known = self._db_names.get(db)
-                candidate = self._db_names.setdefault(db, db.lower() in self._dbs) if known is None else known
-            else:
-                candidate = False
-            if not candidate:
-                for needle in self._others:
-                    if needle in text:
-                        candidate = True
-                        break
-            if candidate and self._sensitive.statement(text, db):
+            if (
+                (mysql >= 0 and self._mysql)
+                or (db is not None and self._sensitive_db(db))
+                or any(needle in text for needle in self._others)
+            ) and sensitive.statement(text, db):
                 hits.append("sensitive-access")
         return hits
+
+    def _sensitive_db(self, db: str) -> bool:
+        known = self._db_names.get(db)
+        return self._db_names.setdefault(db, db.lower() in self._dbs) if known is None else known
 
     def _schema(self, doc: dict[str, Any], low: str | None) -> list[str]:
         hits = []

@@ -18,6 +18,7 @@ from handler.detect.catalog import load_catalog
 from handler.detect.findings import Finding, document
 from handler.detect.tagged import tagged_findings
 from handler.detect.windows import window_findings
+from handler.pipeline import FINDINGS
 from handler.read.patterns import audit_pattern
 from handler.read.period import Period, iso
 from handler.read.reader import Reader
@@ -63,8 +64,7 @@ def run(
     prefix = settings.index_prefix
     catalog = load_catalog(settings.detections)
     period, scheduled = period_for(runtime, since, until, now)
-    if settings.ensure_template:
-        store.ensure_template(runtime.client, prefix)
+    runtime.ensure_template(FINDINGS)  # the one template check: a role that may not update it uses the installed one
     pattern_id = f"{prefix}-index-pattern"
     with Reader(runtime.client, audit_pattern(prefix)) as reader:
         found = window_findings(reader, catalog, period) + tagged_findings(reader, catalog, period)

@@ -18,12 +18,6 @@ STATE_ID = "detect"
 KEPT = ("detected_at", "notified")  # never overwritten by a rewrite
 
 
-def ensure_template(client: Any, prefix: str) -> None:
-    from handler.mappings import findings_index_template
-
-    client.transport.perform_request("PUT", f"/_index_template/{prefix}-findings", body=findings_index_template(prefix))
-
-
 def write(client: Any, prefix: str, docs: Iterable[dict[str, Any]]) -> tuple[set[str], set[str]]:
     """(ids created, indices written). A finding that could not be written is an error: never dropped."""
     import orjson

@@ -37,7 +37,7 @@ class TransformOptions(NamedTuple):
     document_ids: bool = True
     # The event rules that tag documents (`detections`, `severity`); None: the shipped catalog's defaults.
     detections: EventRules | None = None
-    # False only to measure what tagging costs (bench.transform --detections off): every flow tags.
+    # False only to measure what tagging costs (bench.transform's "untagged" path): every flow tags.
     tag: bool = True
 
 

@@ -179,3 +179,57 @@ def test_one_team_reads_only_its_accounts_documents(
     app.reset_runtime()
     admin.indices.delete(index=f"{prefix}-*")
     admin.transport.perform_request("DELETE", f"/_plugins/_security/api/roles/{team}")
+
+
+DETECTOR_ROLE = "arn:aws:iam::123456789012:role/rdsaudit-detect"
+
+
+def test_the_detect_job_runs_as_reader_and_detector_only(
+    secure_node: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
+) -> None:
+    """The detect function's role, as setup maps it (rdsaudit_reader + rdsaudit_detector): it reads the audit
+    indices, writes findings and its state, and can change nothing else."""
+    from handler.sources.cloudwatch import encode_subscription_event
+
+    prefix = f"det{uuid.uuid4().hex[:8]}"
+    admin = client(secure_node, "admin", ADMIN_PASSWORD)
+    as_user(monkeypatch, secure_node, prefix, "admin", ADMIN_PASSWORD, tmp_path)
+    args = ["setup", "--index-prefix", prefix, "--role-arn", FORWARDER_ROLE, "--detector-role-arn", DETECTOR_ROLE]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "role rdsaudit_detector:" in out and f"index template {prefix}-findings:" in out
+    assert "role mapping rdsaudit_detector:" in out and "role mapping rdsaudit_reader:" in out
+    # twelve failed logins of root from one client within a minute: a brute force (10 in 5 minutes)
+    base = 1_700_000_000_000_000
+    lines = [f"{base + i * 5_000_000},prod-1,root,10.9.9.9,{500 + i},0,FAILED_CONNECT,,,1045" for i in range(12)]
+    event = encode_subscription_event(
+        [(line, base // 1000 + i * 5000) for i, line in enumerate(lines)],
+        log_group="/aws/rds/cluster/prod/audit",
+        log_stream="prod-1.audit.log.0",
+        owner="123456789012",
+    )
+    assert app.lambda_handler(event, None)["indexed"] == 12
+    admin.indices.refresh(index=f"{prefix}-*")
+    admin.transport.perform_request(
+        "PUT",
+        "/_plugins/_security/api/internalusers/rdsaudit_test_detector",
+        body={"password": USER_PASSWORD, "backend_roles": [DETECTOR_ROLE]},
+    )
+    as_user(monkeypatch, secure_node, prefix, "rdsaudit_test_detector", USER_PASSWORD, tmp_path)
+    period = ["--since", "2023-11-14T00:00:00Z", "--until", "2023-11-16T00:00:00Z", "--format", "json"]
+    assert main(["detect", *period]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in found["findings"]] == ["brute-force"] and found["new"] == 1
+    assert main(["detect"]) == 0  # the scheduled run: it writes its state document too
+    admin.indices.refresh(index=f"{prefix}-findings-*")
+    assert admin.count(index=f"{prefix}-findings-2*")["count"] == 1
+
+    detector = client(secure_node, "rdsaudit_test_detector", USER_PASSWORD)
+    day = f"{prefix}-2023.11.14"
+    assert status(lambda: detector.index(index=day, body={"user": "x"})) == 403
+    assert status(lambda: detector.indices.delete(index=day)) == 403
+    assert status(lambda: detector.indices.delete(index=f"{prefix}-findings-*")) == 403
+    body = {"index_patterns": ["x-*"]}
+    assert status(lambda: detector.indices.put_index_template(name=f"{prefix}-findings", body=body)) == 403
+    app.reset_runtime()
+    admin.indices.delete(index=f"{prefix}-*")

@@ -130,7 +130,7 @@ def test_dashboards_import_global_tenant_overwrite_basic_auth(
     headers = req["headers"]
     assert headers["osd-xsrf"] == "true" and headers["kbn-xsrf"] == "true" and headers["securitytenant"] == "global"
     assert headers["Authorization"].startswith("Basic ")
-    assert f'"title":"{forwarder.prefix}-*"'.encode() in req["body"]
+    assert f'"title":"{forwarder.prefix}-*,-{forwarder.prefix}-findings-*"'.encode() in req["body"]
     assert "Dashboards objects (21): created" in out
     assert f"default index pattern: created ({forwarder.prefix}-index-pattern)" in out
     dashboard = dashboards.store[("dashboard", f"{forwarder.prefix}-dashboard")]["attributes"]
@@ -169,7 +169,8 @@ def test_two_prefixes_in_one_tenant_keep_their_own_objects(
         assert setup_with(other, dashboards.url) == 0
         assert len(dashboards.store) == 42
         titles = {o["attributes"]["title"] for o in dashboards.store.values() if o["type"] == "index-pattern"}
-        assert titles == {f"{forwarder.prefix}-*", f"{forwarder.prefix}act-*", f"{other}-*", f"{other}act-*"}
+        audit = {f"{p}-*,-{p}-findings-*" for p in (forwarder.prefix, other)}
+        assert titles == audit | {f"{forwarder.prefix}act-*", f"{other}act-*"}
         capsys.readouterr()
         monkeypatch.setenv("RDSAUDIT_ACTIVITY_INDEX_PREFIX", f"{forwarder.prefix}act")
         assert setup_with(forwarder.prefix, dashboards.url) == 0

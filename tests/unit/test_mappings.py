@@ -99,7 +99,7 @@ def test_prefix_rewritten_everywhere() -> None:
         for r in security_roles("audit", "act").values()
         for p in r["index_permissions"]
     )
-    assert '"title":"audit-*"' in dashboards_ndjson("audit")
+    assert '"title":"audit-*,-audit-findings-*"' in dashboards_ndjson("audit")
     assert '"title":"activity-*"' in dashboards_ndjson("audit", "activity")
 
 
@@ -197,3 +197,14 @@ def test_engine_variants_come_from_the_one_definition() -> None:
     serverless = index_template("rdsaudit", Engine("aoss", collection_type="search"))
     assert "codec" not in serverless["template"]["settings"]["index"]
     assert serverless["template"]["mappings"] == portable["template"]["mappings"]
+
+
+def test_findings_are_outside_every_audit_pattern_and_have_their_own_template() -> None:
+    from handler.mappings import findings_index_template, index_template
+    from handler.read.patterns import audit_pattern, findings_index, findings_pattern
+
+    assert audit_pattern("audit") == "audit-*,-audit-findings-*"
+    assert findings_index("audit", "2026.11.10").startswith(findings_pattern("audit")[:-1])
+    body = findings_index_template("audit")
+    assert body["index_patterns"] == ["audit-findings-*"]
+    assert body["priority"] > index_template("audit")["priority"]  # the audit template's audit-* matches them too
