@@ -202,7 +202,7 @@ class SearchDomain(SearchBackend):
         self.allow_paths(
             role,
             {
-                "es:ESHttpGet": ["", f"{state}"],
+                "es:ESHttpGet": ["", f"{state}", f"_index_template/{prefix}-findings"],
                 "es:ESHttpPost": [
                     f"{prefix}-*/_search/point_in_time",
                     "_search",

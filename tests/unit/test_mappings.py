@@ -94,11 +94,15 @@ def test_what_the_issue_asks_for_is_there() -> None:
 def test_prefix_rewritten_everywhere() -> None:
     assert index_template("audit")["index_patterns"] == ["audit-*"]
     assert ism_policy("audit", 30)["policy"]["ism_template"][0]["index_patterns"] == ["audit-*"]
-    assert all(
-        p["index_patterns"] == ["audit-*", "act-*"]
-        for r in security_roles("audit", "act").values()
-        for p in r["index_permissions"]
-    )
+    patterns = {
+        name: [p["index_patterns"] for p in r["index_permissions"]]
+        for name, r in security_roles("audit", "act").items()
+    }
+    assert patterns == {
+        "rdsaudit_writer": [["audit-*", "act-*"]],
+        "rdsaudit_reader": [["audit-*", "act-*"]],
+        "rdsaudit_detector": [["audit-findings-*"]],  # it reads as rdsaudit_reader
+    }
     assert '"title":"audit-*,-audit-findings-*"' in dashboards_ndjson("audit")
     assert '"title":"activity-*"' in dashboards_ndjson("audit", "activity")
 
