@@ -216,6 +216,7 @@ def test_the_detect_role_reads_through_a_point_in_time_and_writes_only_bulk(full
         ("es:ESHttpDelete", "_search/point_in_time"),
         # the job's findings template, its state document and the period's findings
         ("es:ESHttpPost", '", {"Ref": "IndexPrefix"}, "-findings-*/_search'),
+        ("es:ESHttpGet", '_index_template/", {"Ref": "IndexPrefix"}, "-findings'),  # the one template check
         ("es:ESHttpPut", '_index_template/", {"Ref": "IndexPrefix"}, "-findings'),
         ("es:ESHttpGet", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
         ("es:ESHttpPut", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
