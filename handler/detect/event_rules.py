@@ -183,7 +183,10 @@ class EventRules:
                 hits.append("table-dropped")
             if self._hours is not None and not self._hours.contains(self._time(doc["@timestamp"])):
                 hits.append("ddl-off-hours")
-        if self._sensitive is not None and self._sensitive.table(doc.get("db"), doc.get("sql")):
+        # Reads only: the server writes the grant tables itself for every account statement (server_audit logs
+        # WRITE on mysql.global_priv, db, tables_priv, … before the CREATE USER or GRANT; docs/mariadb-server-audit.md),
+        # which account-change already reports; DML that writes them names them, and its QUERY record is tagged.
+        if operation == "READ" and self._sensitive is not None and self._sensitive.table(doc.get("db"), doc.get("sql")):
             hits.append("sensitive-access")
         return hits
 

@@ -122,22 +122,48 @@ def login_after_failures(reader: Reader, catalog: Catalog, rule: Rule, run: Peri
         pair = all_of(term("user", user), term("client", client))
         failures = list(reader.documents(all_of(failed, pair), EXAMPLE_FIELDS))
         logins = reader.documents(all_of(pair, term("operation", "CONNECT"), in_period(run)), EXAMPLE_FIELDS)
-        times = [bursts.epoch_ms(f["@timestamp"]) for f in failures]
-        per_bucket: dict[int, list[Row]] = defaultdict(list)
-        for login in _kept(catalog, rule, list(logins)):
-            at = bursts.epoch_ms(login["@timestamp"])
-            before = [f for f, t in zip(failures, times, strict=True) if at - window * 1000 <= t < at]
-            if len(before) >= threshold:
-                per_bucket[at // (window * 1000) * window * 1000].extend([*before, login])
-        for start_ms, kept in sorted(per_bucket.items()):
-            rows = _unique(kept)  # two logins in one bucket share failures
-            login = rows[-1]
-            finding = _bucket_findings(rule, {"user": user, "client": client}, [(start_ms, rows)], window, "")[0]
-            finding.query = f'({lucene("failed_logins")} OR operation:CONNECT) AND user:"{user}" AND client:"{client}"'
-            finding.count = len([r for r in rows if r.get("operation") == "FAILED_CONNECT"])
-            # the connection that got in is what to look at: its server and id, first
-            finding.rows = [login, *[r for r in rows if r is not login]]
-            found.append(finding)
+        found += logins_after_failures(rule, user, client, failures, _kept(catalog, rule, list(logins)))
+    return found
+
+
+def _before(failure: Row, at: int, login: Row) -> bool:
+    """The failure happened before the login. The plugin writes whole seconds, so a failure and the login that
+    follows it often share one: there the connection ids tell (the server numbers connections in the order they
+    come in)."""
+    t = bursts.epoch_ms(failure["@timestamp"])
+    if t != at:
+        return t < at
+    return (
+        isinstance(failure.get("connid"), int)
+        and isinstance(login.get("connid"), int)
+        and (failure["connid"] < login["connid"])
+    )
+
+
+def logins_after_failures(rule: Rule, user: str, client: str, failures: list[Row], logins: list[Row]) -> list[Finding]:
+    """One user's failures and logins from one client → a finding per aligned window with a login that
+    `failures` or more failures preceded within `window_seconds`. Pure."""
+    window, threshold = int(rule.p("window_seconds")), int(rule.p("failures"))
+    per_bucket: dict[int, list[Row]] = defaultdict(list)
+    for login in logins:
+        at = bursts.epoch_ms(login["@timestamp"])
+        before = [
+            f for f in failures if at - window * 1000 <= bursts.epoch_ms(f["@timestamp"]) and _before(f, at, login)
+        ]
+        if len(before) >= threshold:
+            per_bucket[at // (window * 1000) * window * 1000].extend([*before, login])
+    found = []
+    for start_ms, kept in sorted(per_bucket.items()):
+        rows = _unique(kept)  # two logins in one bucket share failures
+        login = rows[-1]
+        finding = _bucket_findings(rule, {"user": user, "client": client}, [(start_ms, rows)], window, "")[0]
+        finding.query = f'({lucene("failed_logins")} OR operation:CONNECT) AND user:"{user}" AND client:"{client}"'
+        finding.count = len([r for r in rows if r.get("operation") == "FAILED_CONNECT"])
+        # the connection that got in is what to look at: its server and id, first (the failures' connections
+        # differ from it, so the evidence would otherwise name none)
+        finding.rows = [login, *[r for r in rows if r is not login]]
+        finding.extra = {"server": login.get("server"), "connid": login.get("connid")}
+        found.append(finding)
     return found
 
 
@@ -182,7 +208,8 @@ def new_clients(reader: Reader, catalog: Catalog, rule: Rule, run: Period) -> li
     found = []
     for b in reader.composite(logins, [_terms("user", False), _terms("client", False)], first):
         user, client, at = b["key"]["user"], b["key"]["client"], b["first"]["value_as_string"]
-        if at < iso(run.since) or catalog.skips(rule, user, client, None):
+        # as times, not text: the node writes `…:40.000Z` for what `iso` writes `…:40Z`, and the text sorts earlier
+        if parse_timestamp(at) < run.since or catalog.skips(rule, user, client, None):
             continue
         pair = all_of(term("user", user), term("client", client), term("operation", "CONNECT"), in_period(run))
         rows = _first_rows(reader, pair)

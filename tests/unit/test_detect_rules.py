@@ -129,6 +129,10 @@ def _line(sql: str, user: str = "app", client: str = "10.0.0.5", db: str = "shop
         ("20231114 10:00:00,ip-1,app,203.0.113.9,12,0,CONNECT,,,0", None),
         ("20231114 10:00:00,ip-1,root,203.0.113.9,12,0,FAILED_CONNECT,,,1045", None),
         ("20231114 10:00:00,ip-1,app,10.0.0.5,12,3,READ,mysql,user,", ["sensitive-access"]),
+        ("20231114 10:00:00,ip-1,app,10.0.0.5,12,3,READ,mysql,global_priv,", ["sensitive-access"]),  # mysql.user's
+        # the server's own writes for a CREATE USER or GRANT (real lines: docs/mariadb-server-audit.md)
+        ("20231114 10:00:00,ip-1,admin,10.0.0.5,12,3,WRITE,mysql,global_priv,", None),
+        ("20231114 10:00:00,ip-1,admin,10.0.0.5,12,3,WRITE,mysql,tables_priv,", None),
         ("20231114 23:00:00,ip-1,app,10.0.0.5,12,3,DROP,shop,orders,", ["table-dropped", "ddl-off-hours"]),
     ],
 )
