@@ -88,7 +88,8 @@ EOF
     --server-audit-file-rotations="${MARIADB_AUDIT_ROTATIONS:-9}"
     --server-audit-query-log-limit="${MARIADB_QUERY_LOG_LIMIT:-1024}")
   # setsid: the server outlives this script (the caller stops it with `down`) and ignores the caller's signals.
-  setsid mariadbd --defaults-file="$dir/my.cnf" "${user_opt[@]}" "${audit[@]}" </dev/null >>"$dir/error.log" 2>&1 &
+  # TZ=UTC: the plugin writes the server's local time, and RDS runs its servers in UTC (rdsaudit reads it so).
+  TZ=UTC setsid mariadbd --defaults-file="$dir/my.cnf" "${user_opt[@]}" "${audit[@]}" </dev/null >>"$dir/error.log" 2>&1 &
   local deadline=$((SECONDS + 60))
   until ping_server "$dir/mysqld.sock"; do
     if (( SECONDS > deadline )) || ! kill -0 $! 2>/dev/null; then
