@@ -80,7 +80,7 @@ class Plant:
         self.host = str(server.sql("SELECT @@hostname")[0][0])  # the lines' server field
         self.expected: list[tuple[str, str]] = []
         self.counts: dict[tuple[str, str], int] = {}
-        self.login_connid = 0
+        self.login_connid = self.hidden_connid = 0
 
     def connect(self, user: str, client: str = "127.0.0.1", db: str | None = None) -> Any:
         return self.server.connect(user, PASSWORDS[user], database=db, bind_address=client)
@@ -169,10 +169,12 @@ def incidents(p: Plant) -> None:
     p.expect("account-change", p.conn_key(admin, "admin"), 5)
     admin.close()
 
-    # audit tampering: an excluded user set and reset (app's session in between is not logged at all) …
+    # audit tampering: an excluded user set and reset (app's session in between: its CONNECT and DISCONNECT are
+    # logged, its statement is not) …
     admin = p.connect("admin")
     p.run(admin, "SET GLOBAL server_audit_excl_users = 'app'")
     hidden = p.connect("app", db="shop")
+    p.hidden_connid = hidden.thread_id()
     p.run(hidden, "SELECT COUNT(*) FROM t")
     hidden.close()
     p.run(admin, "SET GLOBAL server_audit_excl_users = ''", "SET GLOBAL max_connections = 150")
@@ -204,9 +206,9 @@ def incidents(p: Plant) -> None:
     p.run(backup, "SELECT user, host FROM mysql.user")
     backup.close()
 
-    # a table dropped (the statement and the plugin's DROP event)
+    # a table dropped (the statement and the plugin's DROP event); a view dropped is none (no DROP event either)
     app_ = p.connect("app", db="shop")
-    p.run(app_, "DROP TABLE scratch")
+    p.run(app_, "DROP TABLE scratch", "DROP VIEW v")
     p.expect("table-dropped", p.conn_key(app_, "app"), 2)
     app_.close()
 
@@ -259,6 +261,10 @@ def test_incidents_the_plugin_wrote_are_found_exactly_once(
     until = _next_second() + timedelta(seconds=1)
     lines = _index(forwarder, server)
     assert max(event_ms(m) for m in lines if "shop.scratch" in m) < since.timestamp() * 1000  # setup before
+    # what the weakened audit did not write
+    assert not [m for m in lines if "SELECT COUNT(*) FROM t" in m or "unlogged" in m]
+    hidden = [m.split(",")[6] for m in lines if m.split(",")[4] == str(p.hidden_connid)]
+    assert hidden == ["CONNECT", "DISCONNECT"]
 
     printed, first = _detect(capsys, forwarder.prefix, since, until)
     got = Counter((f["rule"], f["key"]) for f in first["findings"])
