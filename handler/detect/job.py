@@ -86,7 +86,9 @@ def _with_session(reader: Reader, finding: Finding, doc: dict[str, Any]) -> dict
         return doc
     from handler.sessions.lookup import find_session
 
-    summary = find_session(reader, doc["server"], int(doc["connid"]), finding.first)
+    # at its last event: the connection a finding names holds that one (login-after-failures' first events are
+    # the failures, on other connections, often seconds before the login)
+    summary = find_session(reader, doc["server"], int(doc["connid"]), finding.last)
     if summary is not None:
         doc["session"] = {
             "key": summary.key,

@@ -74,3 +74,17 @@ def test_a_new_client_logging_in_at_the_runs_first_second_is_in_the_run() -> Non
     assert [(f.key, f.first) for f in found] == [({"user": "app", "client": "127.0.0.40"}, login["@timestamp"])]
     before = Period(datetime(2026, 12, 7, 23, 25, 17, tzinfo=UTC), run.until)
     assert new_clients(_Reader(login), CATALOG, CATALOG.rule("new-client"), before) == []  # type: ignore[arg-type]
+
+
+def test_the_session_of_a_login_after_failures_is_looked_up_at_the_login(monkeypatch: Any) -> None:
+    from handler.detect import job
+    from handler.sessions import lookup
+
+    asked: list[tuple[str, int, str]] = []
+    monkeypatch.setattr(lookup, "find_session", lambda reader, server, connid, at: asked.append((server, connid, at)))
+    rule = CATALOG.rule("login-after-failures")
+    failures = [_row(n, "FAILED_CONNECT", second="23:25:14", retcode=1045) for n in range(6, 11)]
+    (finding,) = logins_after_failures(rule, "carol", "127.0.0.30", failures, [_row(11, "CONNECT")])
+    doc = document(finding, now="2026-12-07T23:30:00Z", pattern_id="p", catalog_version=1)
+    job._with_session(None, finding, doc)  # type: ignore[arg-type]
+    assert asked == [("vm", 11, "2026-12-07T23:25:16.000Z")]  # the failures' connections hold no event of it
