@@ -30,7 +30,7 @@ from tests.integration.test_mariadb_end_to_end import event_ms
 
 pytestmark = pytest.mark.integration
 INSTANCE = "mariadb-detect"
-PASSWORDS = {u: f"Det-{u}-pw-{n:04x}91" for n, u in enumerate(("admin", "app", "backup", "carol", "dave"), 7)}
+PASSWORDS = {u: f"Det-{u}-pw-{n:04x}91" for n, u in enumerate(("admin", "app", "backup", "carol", "dave", "erin"), 7)}
 WRONG = "Det-wrong-pw-dead01"
 TEMP = ("Det-temp-pw-1a2b", "Det-temp-pw-3c4d", "Det-temp-pw-5e6f")  # CREATE USER, SET PASSWORD, ALTER USER
 SECRETS = (*PASSWORDS.values(), WRONG, *TEMP)
@@ -80,7 +80,8 @@ class Plant:
         self.host = str(server.sql("SELECT @@hostname")[0][0])  # the lines' server field
         self.expected: list[tuple[str, str]] = []
         self.counts: dict[tuple[str, str], int] = {}
-        self.login_connid = self.hidden_connid = 0
+        self.logins: dict[str, int] = {}  # user → the connection id of its login after failures
+        self.hidden_connid = 0
 
     def connect(self, user: str, client: str = "127.0.0.1", db: str | None = None) -> Any:
         return self.server.connect(user, PASSWORDS[user], database=db, bind_address=client)
@@ -130,6 +131,7 @@ def setup(p: Plant) -> None:
         "GRANT SELECT ON mysql.user TO 'backup'@'%'",
         "GRANT SELECT ON shop.* TO 'carol'@'%'",
         "GRANT SELECT ON shop.* TO 'dave'@'%'",
+        "GRANT SELECT ON shop.* TO 'erin'@'%'",
     )
     for user in ("admin", "app", "backup"):
         p.connect(user).close()
@@ -152,8 +154,15 @@ def incidents(p: Plant) -> None:
     p.fail(["dave"] * 4, "127.0.0.31")
     p.connect("dave", "127.0.0.31").close()
     p.expect("new-client", "user=dave, client=127.0.0.31")
-    p.login_connid = carol.thread_id()
+    p.logins["carol"] = carol.thread_id()
     carol.close()
+    p.fail(["erin"] * 5, "127.0.0.32")  # and a login in a later second than its failures
+    _next_second()
+    erin = p.connect("erin", "127.0.0.32")
+    p.expect("login-after-failures", "user=erin, client=127.0.0.32", 5)
+    p.expect("new-client", "user=erin, client=127.0.0.32")
+    p.logins["erin"] = erin.thread_id()
+    erin.close()
 
     # account and privilege changes on one connection (SHOW GRANTS beside them is none)
     admin = p.connect("admin")
@@ -273,9 +282,10 @@ def test_incidents_the_plugin_wrote_are_found_exactly_once(
     assert first["new"] == len(p.expected)
     by_key = {(f["rule"], f["key"]): f for f in first["findings"]}
     assert {k: by_key[k]["count"] for k in p.counts} == p.counts
-    login = by_key[("login-after-failures", "user=carol, client=127.0.0.30")]
-    assert (login["server"], login["connid"]) == (p.host, p.login_connid)
-    assert login["session"]["key"].startswith(f"{p.host}/") and login["examples"][0]["operation"] == "CONNECT"
+    for user, connid in p.logins.items():  # the connection that got in, and its session
+        login = next(f for f in first["findings"] if f["rule"] == "login-after-failures" and f["user"] == user)
+        assert (login["server"], login["connid"], login["examples"][0]["operation"]) == (p.host, connid, "CONNECT")
+        assert login["session"]["key"].startswith(f"{p.host}/") and login["session"]["summary"]["user"] == user
     refused = by_key[("export-to-file", next(k for r, k in p.expected if r == "export-to-file"))]
     assert sorted(e.get("sql", "")[:6] for e in refused["examples"]) == ["SELECT", "SELECT"]
 
