@@ -205,6 +205,10 @@ class ClusterSetup:
             return Change(what, "unchanged")
         if current is not None:
             path += f"?if_seq_no={current['_seq_no']}&if_primary_term={current['_primary_term']}"
+            patterns = [p for t in body["policy"].get("ism_template", []) for p in t["index_patterns"]]
+            if _policy_shape(current["policy"])["ism_template"] != _policy_shape(body["policy"])["ism_template"]:
+                # ISM keeps an index under the policy that took it at creation (README, "Retention")
+                note += f"; now for new {', '.join(patterns)} only: indices it manages already stay under it"
         ages = {
             t["state_name"]: t["conditions"]["min_index_age"].rstrip("d")
             for s in body["policy"]["states"]

@@ -159,5 +159,15 @@ def test_setup_uses_the_open_distro_paths(domain: OpenDistroDomain) -> None:
     longer = [str(c) for c in run_setup(settings, SetupOptions(retention_days=60))[0]]
     assert "ISM policy audit-retention: updated" in " ".join(longer)
     assert "ISM policy audit-findings-retention: unchanged" in longer
+    if not domain.before_7_10:  # an audit policy of an older release, whose `audit-*` took the findings too
+        domain.store["/_opendistro/_ism/policies/audit-retention"]["policy"]["ism_template"][0]["index_patterns"] = [
+            "audit-*"
+        ]
+        fixed = [str(c) for c in run_setup(settings, SetupOptions(retention_days=60))[0]]
+        assert any(
+            c.startswith("ISM policy audit-retention: updated")
+            and c.endswith("now for new audit-2* only: indices it manages already stay under it)")
+            for c in fixed
+        ), fixed
     kept = [str(c) for c in run_setup(settings, SetupOptions(retention_days=60, findings_retention_days=730))[0]]
     assert any(c.startswith("ISM policy audit-findings-retention: updated (delete after 730 days") for c in kept)
