@@ -10,7 +10,13 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from handler.read.patterns import audit_pattern, findings_pattern
+from handler.read.patterns import (
+    audit_days_pattern,
+    audit_pattern,
+    findings_days_pattern,
+    findings_documents_pattern,
+    findings_pattern,
+)
 
 if TYPE_CHECKING:
     from handler.setup.engine import Engine
@@ -130,7 +136,7 @@ def ism_policy(
     storage → delete after `retention_days`. A state whose age is not below the next one's is left out."""
     body: dict[str, Any] = _load("ism-policy.json")
     policy = body["policy"]
-    policy["ism_template"][0]["index_patterns"] = [f"{prefix}-*"]
+    policy["ism_template"][0]["index_patterns"] = [audit_days_pattern(prefix)]
     hot, delete = policy["states"]
     closed = warm_after_days if warm_after_days is not None else CLOSED_AFTER_DAYS
     steps: list[tuple[dict[str, Any], int]] = [(hot, 0)]
@@ -149,6 +155,16 @@ def ism_policy(
     for (state, _), (following, age) in itertools.pairwise(steps):
         state["transitions"] = [{"state_name": following["name"], "conditions": {"min_index_age": f"{age}d"}}]
     policy["states"] = [state for state, _ in steps]
+    return body
+
+
+def findings_ism_policy(prefix: str, retention_days: int) -> dict[str, Any]:
+    """hot → delete after `retention_days`, for the daily findings only: its template's priority is above the audit
+    policy's, and neither pattern matches the detect job's state index, which no retention may delete."""
+    body: dict[str, Any] = _load("findings-ism-policy.json")
+    policy = body["policy"]
+    policy["ism_template"][0]["index_patterns"] = [findings_days_pattern(prefix)]
+    policy["states"][0]["transitions"][0]["conditions"]["min_index_age"] = f"{retention_days}d"
     return body
 
 
@@ -202,7 +218,7 @@ def dashboards_ndjson(prefix: str, activity_prefix: str = "rdsactivity") -> str:
             if default_title.startswith("rdsactivity"):
                 attrs["title"] = f"{activity_prefix}-*"
             elif default_title.startswith(f"{DEFAULT_PREFIX}-findings"):
-                attrs["title"] = findings_pattern(prefix)
+                attrs["title"] = findings_documents_pattern(prefix)  # the job's state document is no finding
             else:
                 attrs["title"] = audit_pattern(prefix)  # findings are not audit events
         else:

@@ -32,6 +32,7 @@ SETUP_PATHS = {
         "_index_template/{activity}",
         "_index_template/{audit}-findings",
         "_plugins/_ism/policies/{audit}-retention",
+        "_plugins/_ism/policies/{audit}-findings-retention",
         "_plugins/_security/api/roles/rdsaudit_*",
         "_plugins/_security/api/rolesmapping/rdsaudit_*",  # the writer's, the reader's and the detector's
     ],
@@ -40,6 +41,7 @@ SETUP_PATHS = {
         "_index_template/{activity}",
         "_index_template/{audit}-findings",
         "_plugins/_ism/policies/{audit}-retention",
+        "_plugins/_ism/policies/{audit}-findings-retention",
         "_plugins/_security/api/roles/rdsaudit_*",
         "_plugins/_security/api/rolesmapping/rdsaudit_*",  # the writer's, the reader's and the detector's
     ],

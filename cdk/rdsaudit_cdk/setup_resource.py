@@ -32,6 +32,7 @@ class Setup(Construct):
         retention_days: Any,
         activity_prefix: str,
         detector_roles: list[iam.IRole] | None = None,
+        findings_retention_days: Any = 400,
     ) -> None:
         super().__init__(scope, construct_id)
         search.setup_role.add_managed_policy(
@@ -65,6 +66,8 @@ class Setup(Construct):
                     [
                         '{"RequestType":"Create","ResourceProperties":{"RetentionDays":"',
                         Token.as_string(retention_days),
+                        '","FindingsRetentionDays":"',
+                        Token.as_string(findings_retention_days),
                         '","RoleArns":',
                         Fn.to_json_string([r.role_arn for r in writer_roles]),
                         ',"DetectorRoleArns":',
@@ -93,6 +96,7 @@ class Setup(Construct):
             resource_type="Custom::RdsAuditSetup",
             properties={
                 "RetentionDays": retention_days,
+                "FindingsRetentionDays": findings_retention_days,
                 "RoleArns": [r.role_arn for r in writer_roles],
                 # the detect job reads as rdsaudit_reader and writes findings as rdsaudit_detector
                 "DetectorRoleArns": [r.role_arn for r in detector_roles or []],

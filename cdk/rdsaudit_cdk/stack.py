@@ -164,6 +164,14 @@ class RdsAuditStack(Stack):
                 min_value=1,
                 description="Delete daily indices after this many days (ISM; on Serverless, a lifecycle policy)",
             ),
+            "findings_retention": CfnParameter(
+                self,
+                "FindingsRetentionDays",
+                type="Number",
+                default=400,
+                min_value=1,
+                description="Delete daily findings indices after this many days (their own ISM policy)",
+            ),
             "dead_letter_days": CfnParameter(
                 self,
                 "DeadLetterRetentionDays",
@@ -296,6 +304,7 @@ class RdsAuditStack(Stack):
             writer_roles=writers,
             environment=forwarder.environment,
             retention_days=params["retention"].value_as_number,
+            findings_retention_days=params["findings_retention"].value_as_number,
             activity_prefix=ACTIVITY_PREFIX,
             detector_roles=[detect.function.role] if detect is not None else [],  # type: ignore[list-item]
         )

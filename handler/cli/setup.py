@@ -13,7 +13,15 @@ def add(sub: Any, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser(
         "setup", parents=[common], help="index template, retention policy, roles and Dashboards objects (idempotent)"
     )
-    s.add_argument("--retention-days", type=positive, default=90, help="delete daily indices after this many days")
+    s.add_argument(
+        "--retention-days", type=positive, default=90, help="delete daily audit indices after this many days"
+    )
+    s.add_argument(
+        "--findings-retention-days",
+        type=positive,
+        default=400,
+        help="delete daily findings indices after this many days (their own ISM policy)",
+    )
     s.add_argument(
         "--warm-after-days",
         type=positive,
@@ -70,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         )
     options = SetupOptions(
         retention_days=args.retention_days,
+        findings_retention_days=args.findings_retention_days,
         warm_after_days=args.warm_after_days,
         ultrawarm_after_days=args.ultrawarm_after_days,
         cold_after_days=args.cold_after_days,

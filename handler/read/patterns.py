@@ -18,6 +18,22 @@ def findings_pattern(prefix: str) -> str:
     return f"{prefix}-{FINDINGS}-*"
 
 
+def findings_documents_pattern(prefix: str) -> str:
+    """The findings themselves, the detect job's state document excluded (the Dashboards index pattern)."""
+    return f"{findings_pattern(prefix)},-{state_index(prefix)}"
+
+
+def audit_days_pattern(prefix: str) -> str:
+    """Only the daily audit indices `<prefix>-YYYY.MM.DD`, as a single glob: for ISM templates, whose `-` exclusions
+    exist only from index-management 3.4, so `<prefix>-*` there would also take the findings and the state index."""
+    return f"{prefix}-2*"
+
+
+def findings_days_pattern(prefix: str) -> str:
+    """Only the daily findings indices `<prefix>-findings-YYYY.MM.DD` (not the state index), as a single glob."""
+    return f"{prefix}-{FINDINGS}-2*"
+
+
 def findings_index(prefix: str, day: str) -> str:
     """`<prefix>-findings-YYYY.MM.DD`; `day` is `YYYY.MM.DD` (UTC)."""
     return f"{prefix}-{FINDINGS}-{day}"

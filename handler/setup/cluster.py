@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.mappings import (
+    findings_ism_policy,
     index_template,
     ism_policy,
     legacy_template,
@@ -171,13 +172,7 @@ class ClusterSetup:
         ultrawarm_after_days: int | None = None,
         cold_after_days: int | None = None,
     ) -> Change:
-        what = f"ISM policy {self.prefix}-retention"
-        engine = self.engine()
-        if engine.serverless:
-            return Change(what, "skipped", "OpenSearch Serverless has no ISM: retention is a lifecycle policy")
-        base = self._plugin_prefix(ISM_PLUGINS)
-        if base is None:
-            return Change(what, "skipped", "index management plugin not installed")
+        """The audit indices' policy, `<prefix>-retention`."""
         body = ism_policy(
             self.prefix,
             retention_days,
@@ -185,24 +180,42 @@ class ClusterSetup:
             ultrawarm_after_days=ultrawarm_after_days,
             cold_after_days=cold_after_days,
         )
+        return self._ism(f"{self.prefix}-retention", body)
+
+    def findings_ism(self, retention_days: int) -> Change:
+        """The findings' own policy, `<prefix>-findings-retention`: findings outlive the audit events."""
+        return self._ism(f"{self.prefix}-findings-retention", findings_ism_policy(self.prefix, retention_days))
+
+    def _ism(self, name: str, body: dict[str, Any]) -> Change:
+        what = f"ISM policy {name}"
+        engine = self.engine()
+        if engine.serverless:
+            return Change(what, "skipped", "OpenSearch Serverless has no ISM: retention is a lifecycle policy")
+        base = self._plugin_prefix(ISM_PLUGINS)
+        if base is None:
+            return Change(what, "skipped", "index management plugin not installed")
         note = ""
         if engine.distribution == "elasticsearch" and engine.version < (7, 10):
             # ism_template came with Open Distro 1.13 (Elasticsearch 7.10); older plugins refuse the field.
             del body["policy"]["ism_template"]
             note = "; no ism_template before Elasticsearch 7.10: attach the policy to new indices yourself"
-        path = f"/{base}/_ism/policies/{self.prefix}-retention"
+        path = f"/{base}/_ism/policies/{name}"
         current = self._get(path)
         if current is not None and _policy_shape(current.get("policy", {})) == _policy_shape(body["policy"]):
             return Change(what, "unchanged")
         if current is not None:
             path += f"?if_seq_no={current['_seq_no']}&if_primary_term={current['_primary_term']}"
+            patterns = [p for t in body["policy"].get("ism_template", []) for p in t["index_patterns"]]
+            if _policy_shape(current["policy"])["ism_template"] != _policy_shape(body["policy"])["ism_template"]:
+                # ISM keeps an index under the policy that took it at creation (README, "Retention")
+                note += f"; now for new {', '.join(patterns)} only: indices it manages already stay under it"
         ages = {
-            t["state_name"]: t["conditions"]["min_index_age"]
+            t["state_name"]: t["conditions"]["min_index_age"].rstrip("d")
             for s in body["policy"]["states"]
             for t in s["transitions"]
         }
-        detail = f"delete after {retention_days} days" + "".join(
-            f", {_STATE_WORDS[name]} after {age.rstrip('d')}" for name, age in ages.items() if name != "delete"
+        detail = f"delete after {ages['delete']} days" + "".join(
+            f", {_STATE_WORDS[state]} after {age}" for state, age in ages.items() if state != "delete"
         )
         return Change(what, self._write("PUT", path, body, current is not None), detail + note)
 

@@ -11,6 +11,7 @@ def options_from_properties(props: dict[str, Any]) -> SetupOptions:
     warm = props.get("WarmAfterDays")
     return SetupOptions(
         retention_days=int(props.get("RetentionDays", 90)),
+        findings_retention_days=int(props.get("FindingsRetentionDays", 400)),
         warm_after_days=int(warm) if warm not in (None, "") else None,
         role_arns=[r for r in props.get("RoleArns", []) if r],
         detector_role_arns=[r for r in props.get("DetectorRoleArns", []) if r],

@@ -13,6 +13,7 @@ from handler.setup.engine import for_settings
 @dataclass(frozen=True)
 class SetupOptions:
     retention_days: int = 90
+    findings_retention_days: int = 400  # findings are the evidence auditors ask for, kept past the events' retention
     warm_after_days: int | None = None  # read-only and force-merged (default: mappings.CLOSED_AFTER_DAYS)
     ultrawarm_after_days: int | None = None  # Amazon OpenSearch Service only
     cold_after_days: int | None = None  # Amazon OpenSearch Service only
@@ -61,6 +62,7 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
                 options.retention_days, options.warm_after_days, options.ultrawarm_after_days, options.cold_after_days
             )
         )
+        changes.append(cluster.findings_ism(options.findings_retention_days))
     changes += cluster.roles(options.role_arns, options.detector_role_arns)
     if options.dashboards_url:
         from handler.setup.dashboards import dashboards_session, default_index_pattern, import_saved_objects

@@ -175,6 +175,11 @@ def test_the_admins_role_is_the_master_and_setup_gets_only_its_paths(full: Templ
     es = {s["Action"]: json.dumps(s["Resource"]) for s in setup if str(s["Action"]).startswith("es:")}
     assert set(es) == {"es:ESHttpGet", "es:ESHttpPut"}
     assert "_plugins/_security/api/rolesmapping/rdsaudit_*" in es["es:ESHttpPut"]
+    for action in ("es:ESHttpGet", "es:ESHttpPut"):  # the audit policy and the findings' own
+        assert "-retention" in es[action] and "-findings-retention" in es[action], action
+    [invoke] = [o for k, o in full.to_json()["Outputs"].items() if "InvokeOnce" in k]
+    parts = invoke["Value"]["Fn::Join"][1]  # the payload the admins invoke setup with carries both retentions
+    assert parts[parts.index('","FindingsRetentionDays":"') + 1] == {"Ref": "FindingsRetentionDays"}
     assert '/*"' not in es["es:ESHttpGet"] + es["es:ESHttpPut"]  # no path wildcard over the domain
     # without an admin role, setup stays the master of a created domain and runs at deploy
     plain = Template.from_stack(synth(tmp_path)[1])

@@ -73,6 +73,10 @@ def test_subscriptions_depend_on_the_setup_resource(template: Any) -> None:
         assert setup_id in sub["DependsOn"] and permission_id in sub["DependsOn"]
     [setup] = resources(template, "Custom::RdsAuditSetup").values()
     assert setup["Properties"]["RetentionDays"] == {"Ref": "RetentionDays"}
+    # findings keep their own retention (an ISM policy of their own), 400 days unless the parameter says otherwise
+    assert setup["Properties"]["FindingsRetentionDays"] == {"Ref": "FindingsRetentionDays"}
+    parameter = template.to_json()["Parameters"]["FindingsRetentionDays"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 400, 1)
     # every function that writes is mapped to rdsaudit_writer: the forwarder and the backfill here
     mapped = json.dumps(setup["Properties"]["RoleArns"])
     assert "ForwarderFunctionServiceRole" in mapped and "BackfillFunctionServiceRole" in mapped

@@ -135,6 +135,21 @@ def test_setup_uses_the_open_distro_paths(domain: OpenDistroDomain) -> None:
     ism = next(c for c in changes if c.startswith("ISM policy audit-retention"))
     assert ism.startswith("ISM policy audit-retention: created (delete after 30 days")
     assert ("no ism_template before Elasticsearch 7.10" in ism) == domain.before_7_10
+    findings = next(c for c in changes if c.startswith("ISM policy audit-findings-retention"))
+    assert findings.startswith("ISM policy audit-findings-retention: created (delete after 400 days")
+    assert ("no ism_template before Elasticsearch 7.10" in findings) == domain.before_7_10
+    stored = {
+        path.rsplit("/", 1)[1]: body["policy"].get("ism_template")
+        for path, body in domain.store.items()
+        if path.startswith("/_opendistro/_ism/policies/")
+    }
+    if domain.before_7_10:
+        assert stored == {"audit-retention": None, "audit-findings-retention": None}
+    else:  # the daily audit indices and the daily findings only: never the detect job's state index
+        assert stored == {
+            "audit-retention": [{"index_patterns": ["audit-2*"], "priority": 100}],
+            "audit-findings-retention": [{"index_patterns": ["audit-findings-2*"], "priority": 200}],
+        }
     assert "role rdsaudit_writer: created" in changes and "role rdsaudit_reader: created" in changes
     assert any(c.startswith("role mapping rdsaudit_writer: created") for c in changes)
     assert not [p for _, p in domain.requests if p.startswith("/_plugins")]
@@ -143,3 +158,16 @@ def test_setup_uses_the_open_distro_paths(domain: OpenDistroDomain) -> None:
     # a changed retention updates the policy in place, with the sequence number the plugin asks for
     longer = [str(c) for c in run_setup(settings, SetupOptions(retention_days=60))[0]]
     assert "ISM policy audit-retention: updated" in " ".join(longer)
+    assert "ISM policy audit-findings-retention: unchanged" in longer
+    if not domain.before_7_10:  # an audit policy of an older release, whose `audit-*` took the findings too
+        domain.store["/_opendistro/_ism/policies/audit-retention"]["policy"]["ism_template"][0]["index_patterns"] = [
+            "audit-*"
+        ]
+        fixed = [str(c) for c in run_setup(settings, SetupOptions(retention_days=60))[0]]
+        assert any(
+            c.startswith("ISM policy audit-retention: updated")
+            and c.endswith("now for new audit-2* only: indices it manages already stay under it)")
+            for c in fixed
+        ), fixed
+    kept = [str(c) for c in run_setup(settings, SetupOptions(retention_days=60, findings_retention_days=730))[0]]
+    assert any(c.startswith("ISM policy audit-findings-retention: updated (delete after 730 days") for c in kept)

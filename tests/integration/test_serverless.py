@@ -143,7 +143,7 @@ def test_dashboards_import_signs_for_aoss(serverless: tuple[AossProxy, str], cap
     dashboards = FakeDashboards(sigv4=(Credentials(KEY, SECRET), REGION, "aoss"))  # a collection's Dashboards
     try:
         assert main(["setup", "--index-prefix", prefix, "--dashboards-url", dashboards.url]) == 0
-        assert "Dashboards objects (21): created" in capsys.readouterr().out
+        assert "Dashboards objects (29): created" in capsys.readouterr().out
         posts = [r for r in dashboards.requests if r["method"] == "POST"]
         assert posts and all(f"/{REGION}/aoss/aws4_request" in r["headers"]["Authorization"] for r in posts)
         import requests

@@ -63,7 +63,9 @@ def test_every_saved_search_returns_exactly_the_expected_documents(forwarder: Fo
     event = encode_subscription_event(list(LINES.values()), log_group=AURORA_GROUP, log_stream=AURORA_STREAM)
     assert forwarder.invoke(event)["indexed"] == len(LINES)
     names = {_id(line): name for name, line in LINES.items()}
-    searches = [o for o in saved_objects() if o["type"] == "search" and o["id"].startswith("rdsaudit-")]
+    searches = [  # the audit events' searches (the findings' one: test_findings_dashboards.py)
+        o for o in saved_objects() if o["type"] == "search" and o["references"][0]["id"] == "rdsaudit-index-pattern"
+    ]
     assert {s["id"] for s in searches} == set(EXPECTED)
     for search in searches:
         source = json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
@@ -131,13 +133,13 @@ def test_dashboards_import_global_tenant_overwrite_basic_auth(
     assert headers["osd-xsrf"] == "true" and headers["kbn-xsrf"] == "true" and headers["securitytenant"] == "global"
     assert headers["Authorization"].startswith("Basic ")
     assert f'"title":"{forwarder.prefix}-*,-{forwarder.prefix}-findings-*"'.encode() in req["body"]
-    assert "Dashboards objects (21): created" in out
+    assert "Dashboards objects (29): created" in out
     assert f"default index pattern: created ({forwarder.prefix}-index-pattern)" in out
     dashboard = dashboards.store[("dashboard", f"{forwarder.prefix}-dashboard")]["attributes"]
     assert (dashboard["timeRestore"], dashboard["timeFrom"], dashboard["timeTo"]) == (True, "now-7d", "now")
     assert setup_with(forwarder.prefix, dashboards.url) == 0
     again = capsys.readouterr().out
-    assert "Dashboards objects (21): unchanged" in again and "default index pattern: unchanged" in again
+    assert "Dashboards objects (29): unchanged" in again and "default index pattern: unchanged" in again
     assert len(dashboards.imports()) == 1
 
 
@@ -147,14 +149,15 @@ def test_setup_after_dashboards_rewrote_the_index_patterns_says_unchanged(
     """Dashboards saves an index pattern back on first load (fields fetched, fieldFormatMap re-serialized): the
     next setups must not import again."""
     assert setup_with(forwarder.prefix, dashboards.url) == 0
-    for pattern in (f"{forwarder.prefix}-index-pattern", "rdsactivity-index-pattern"):
+    prefix = forwarder.prefix
+    for pattern in (f"{prefix}-index-pattern", "rdsactivity-index-pattern", f"{prefix}-findings-index-pattern"):
         before = dict(dashboards.store[("index-pattern", pattern)]["attributes"])
         dashboards.load_index_pattern(pattern)
         assert dashboards.store[("index-pattern", pattern)]["attributes"] != before  # the rewrite happened
     capsys.readouterr()
     for _ in range(2):
         assert setup_with(forwarder.prefix, dashboards.url) == 0
-        assert "Dashboards objects (21): unchanged" in capsys.readouterr().out
+        assert "Dashboards objects (29): unchanged" in capsys.readouterr().out
     assert len(dashboards.imports()) == 1
 
 
@@ -167,15 +170,16 @@ def test_two_prefixes_in_one_tenant_keep_their_own_objects(
     monkeypatch.setenv("RDSAUDIT_ACTIVITY_INDEX_PREFIX", f"{other}act")
     try:
         assert setup_with(other, dashboards.url) == 0
-        assert len(dashboards.store) == 42
+        assert len(dashboards.store) == 58
         titles = {o["attributes"]["title"] for o in dashboards.store.values() if o["type"] == "index-pattern"}
         audit = {f"{p}-*,-{p}-findings-*" for p in (forwarder.prefix, other)}
-        assert titles == audit | {f"{forwarder.prefix}act-*", f"{other}act-*"}
+        findings = {f"{p}-findings-*,-{p}-findings-state" for p in (forwarder.prefix, other)}
+        assert titles == audit | findings | {f"{forwarder.prefix}act-*", f"{other}act-*"}
         capsys.readouterr()
         monkeypatch.setenv("RDSAUDIT_ACTIVITY_INDEX_PREFIX", f"{forwarder.prefix}act")
         assert setup_with(forwarder.prefix, dashboards.url) == 0
         out = capsys.readouterr().out
-        assert "Dashboards objects (21): unchanged" in out
+        assert "Dashboards objects (29): unchanged" in out
         assert f"default index pattern: skipped (left as {forwarder.prefix}-index-pattern" not in out
     finally:
         for name in (other, f"{other}act", f"{forwarder.prefix}act"):
@@ -187,7 +191,7 @@ def test_kibana_7_10_import(forwarder: Forwarder, capsys: Any) -> None:
     try:
         assert setup_with(forwarder.prefix, kibana.url) == 0
         out = capsys.readouterr().out
-        assert "Dashboards objects (21): created" in out and "default index pattern: created" in out
+        assert "Dashboards objects (29): created" in out and "default index pattern: created" in out
         assert kibana.settings == {"defaultIndex": f"{forwarder.prefix}-index-pattern"}
     finally:
         kibana.close()

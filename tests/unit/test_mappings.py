@@ -66,34 +66,78 @@ def test_ndjson_is_valid_with_unique_ids_and_resolving_references() -> None:
             assert o["attributes"]["savedSearchRefName"] in {r["name"] for r in o["references"]}
 
 
-def test_every_field_used_exists_in_the_template() -> None:
-    from handler.mappings import ACTIVITY_PATTERN_ID, activity_index_template_fields
+def _pattern_of(obj: dict[str, Any], objects: dict[str, dict[str, Any]]) -> str:
+    """The index pattern an object reads, followed through the saved search a visualization may be built on."""
+    if obj["type"] == "index-pattern":
+        return str(obj["id"])
+    for ref in obj["references"]:
+        if ref["type"] == "index-pattern":
+            return str(ref["id"])
+    (search,) = [objects[r["id"]] for r in obj["references"] if r["type"] == "search"]
+    return _pattern_of(search, objects)
 
-    audit, activity = template_fields(), template_fields(activity_index_template_fields())
-    for o in saved_objects():
-        is_activity = o["id"] == ACTIVITY_PATTERN_ID or any(r["id"] == ACTIVITY_PATTERN_ID for r in o["references"])
-        known = activity if is_activity else audit
-        unknown = {f for f in used_fields(o) if not fnmatch.filter(known, f)}
+
+FINDINGS_PATTERN_ID = "rdsaudit-findings-index-pattern"
+
+
+def test_every_field_used_exists_in_the_template() -> None:
+    from handler.mappings import ACTIVITY_PATTERN_ID, activity_index_template_fields, findings_index_template
+
+    findings = findings_index_template("rdsaudit")["template"]["mappings"]["properties"]
+    known = {
+        "rdsaudit-index-pattern": template_fields(),
+        ACTIVITY_PATTERN_ID: template_fields(activity_index_template_fields()),
+        FINDINGS_PATTERN_ID: template_fields(findings),
+    }
+    objects = {o["id"]: o for o in saved_objects() if o["type"] != "dashboard"}
+    for o in objects.values():
+        fields = known[_pattern_of(o, objects)]
+        unknown = {f for f in used_fields(o) if not fnmatch.filter(fields, f)}
         assert not unknown, (o["id"], unknown)
+
+
+def test_the_findings_objects_aggregate_what_the_findings_template_can() -> None:
+    """Terms and sums need doc values: keywords, numbers and dates, never `text` or an unindexed field."""
+    from handler.mappings import findings_index_template
+
+    properties = findings_index_template("rdsaudit")["template"]["mappings"]["properties"]
+    objects = {o["id"]: o for o in saved_objects() if o["type"] != "dashboard"}
+    findings = [o for o in objects.values() if _pattern_of(o, objects) == FINDINGS_PATTERN_ID]
+    assert {o["type"] for o in findings} == {"index-pattern", "search", "visualization"}
+    assert all(o["id"].startswith("rdsaudit-findings-") for o in findings)  # one family, renamed with the prefix
+    for o in findings:
+        for agg in json.loads(o["attributes"].get("visState", '{"aggs": []}'))["aggs"]:
+            if "field" in agg["params"]:
+                spec = properties[agg["params"]["field"]]
+                assert spec["type"] in {"keyword", "long", "date_nanos"} and spec.get("index", True), (o["id"], agg)
+    (dashboard,) = [o for o in saved_objects() if o["id"] == "rdsaudit-findings-dashboard"]
+    assert {r["id"] for r in dashboard["references"]} == {o["id"] for o in findings if o["type"] != "index-pattern"}
 
 
 def test_what_the_issue_asks_for_is_there() -> None:
     by_type: dict[str, list[str]] = {}
     for o in saved_objects():
         by_type.setdefault(o["type"], []).append(o["id"])
-    assert len(by_type["index-pattern"]) == 2 and len(by_type["dashboard"]) == 1
-    assert len([s for s in by_type["search"] if s.startswith("rdsaudit-")]) == 6  # with one connection's events
+    assert sorted(by_type["index-pattern"]) == [ACTIVITY_ID, FINDINGS_PATTERN_ID, "rdsaudit-index-pattern"]
+    assert sorted(by_type["dashboard"]) == ["rdsaudit-dashboard", "rdsaudit-findings-dashboard"]
+    assert len([s for s in by_type["search"] if s.startswith("rdsaudit-")]) == 7  # one connection's; findings
     assert len([s for s in by_type["search"] if s.startswith("rdsactivity-")]) == 3
+    findings = [v for v in by_type["visualization"] if v.startswith("rdsaudit-findings-vis-")]
+    # findings over time, by severity, by rule, by client, by user
+    assert len(findings) == 5
     assert (
-        len(by_type["visualization"]) == 9
+        len(by_type["visualization"]) - len(findings) == 9
     )  # top statements; the account, region and cluster filter, events by account
     for pattern in [o for o in saved_objects() if o["type"] == "index-pattern"]:
         assert pattern["attributes"]["timeFieldName"] == "@timestamp"
 
 
+ACTIVITY_ID = "rdsactivity-index-pattern"
+
+
 def test_prefix_rewritten_everywhere() -> None:
     assert index_template("audit")["index_patterns"] == ["audit-*"]
-    assert ism_policy("audit", 30)["policy"]["ism_template"][0]["index_patterns"] == ["audit-*"]
+    assert ism_policy("audit", 30)["policy"]["ism_template"][0]["index_patterns"] == ["audit-2*"]  # daily indices only
     patterns = {
         name: [p["index_patterns"] for p in r["index_permissions"]]
         for name, r in security_roles("audit", "act").items()
@@ -104,6 +148,10 @@ def test_prefix_rewritten_everywhere() -> None:
         "rdsaudit_detector": [["audit-findings-*"]],  # it reads as rdsaudit_reader
     }
     assert '"title":"audit-*,-audit-findings-*"' in dashboards_ndjson("audit")
+    assert '"title":"audit-findings-*,-audit-findings-state"' in dashboards_ndjson("audit")
+    ids = {o["id"] for o in saved_objects("audit")}
+    assert {"audit-findings-index-pattern", "audit-findings-search", "audit-findings-dashboard"} <= ids
+    assert not [i for i in ids if i.startswith("rdsaudit")]
     assert '"title":"activity-*"' in dashboards_ndjson("audit", "activity")
 
 

@@ -34,7 +34,7 @@ def test_the_link_opens_an_imported_saved_search(prefix: str) -> None:
     state = unquote(path.split("?", 1)[1])
     assert "time:(from:'2026-07-01T10:00:00Z',to:'2026-07-01T10:05:00.501000Z')" in state
     assert "query:'server:\"db-1\" and connid:42'" in state
-    (dashboard,) = [o for (kind, _), o in objects.items() if kind == "dashboard"]
+    dashboard = objects[("dashboard", f"{prefix}-dashboard")]  # the audit one (the findings have their own)
     panels = {r["id"] for r in dashboard["references"] if r["type"] == "search"}
     assert wanted in panels
 
