@@ -48,6 +48,7 @@ class Lease:
         self.channels: dict[str, str] = {}
         self.refused = ""  # why the lease could not be taken or was lost: one line
         self._version: tuple[int, int] | None = None  # (seq_no, primary_term) of our last write
+        self._since: datetime | None = None
 
     @property
     def held(self) -> bool:
@@ -65,7 +66,8 @@ class Lease:
         self.channels = {str(k): str(v) for k, v in (state.get("channels") or {}).items()}
         lease = state.get("lease") or {}
         expires = lease.get("expires_at")
-        if expires and parse_timestamp(expires) > now:
+        # A released lease is free whatever the clocks say (the releaser's may run ahead of ours).
+        if expires and not lease.get("released_at") and parse_timestamp(expires) > now:
             self.refused = f"the notifier lease is held by {lease.get('holder')} until {expires}"
             return False
         return self._write(now, _version_params(doc["_seq_no"], doc["_primary_term"]))
@@ -81,19 +83,17 @@ class Lease:
     def release(self) -> bool:
         if self._version is None:
             return False
-        released = self._write(self.clock(), _version_params(*self._version), expires=timedelta(0), lost=LOST)
+        released = self._write(self.clock(), _version_params(*self._version), released=True, lost=LOST)
         self._version = None
         return released
 
-    def _write(self, now: datetime, params: dict[str, str], expires: timedelta = LEASE, lost: str = "") -> bool:
+    def _write(self, now: datetime, params: dict[str, str], released: bool = False, lost: str = "") -> bool:
         from opensearchpy.exceptions import ConflictError
 
-        body = {
-            "state": {
-                "lease": {"holder": self.holder, "taken_at": iso(now), "expires_at": iso(now + expires)},
-                "channels": self.channels,
-            }
-        }
+        self._since = self._since or now
+        lease = {"holder": self.holder, "since": iso(self._since), "renewed_at": iso(now)}
+        lease |= {"expires_at": iso(now), "released_at": iso(now)} if released else {"expires_at": iso(now + LEASE)}
+        body = {"state": {"lease": lease, "channels": self.channels}}
         try:  # no refresh: the lease is only ever read by id, and a GET by id is real time
             answer = self.client.transport.perform_request(
                 "PUT", f"/{self.index}/_doc/{LEASE_ID}", body=body, params=params
