@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,13 +32,6 @@ LOST = "the notifier lease expired and another run took it: this run stopped sen
 def holder_name(log_stream: str) -> str:
     """The Lambda's log stream (where its JSON line is), else this host and process (the command line)."""
     return log_stream or f"{socket.gethostname()}/{os.getpid()}"
-
-
-@dataclass
-class Held:
-    holder: str
-    expires_at: str
-    channels: dict[str, str] = field(default_factory=dict)  # channel → when it was first enabled
 
 
 class Lease:
