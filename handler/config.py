@@ -61,6 +61,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
         "21600",
         "detect job: a rule and key already notified within this many seconds is not notified again",
     ),
+    (
+        "RDSAUDIT_DETECT_CATCH_UP_SECONDS",
+        "86400",
+        "detect job: a channel turned on later tells findings at most this many seconds older than that moment",
+    ),
     ("RDSAUDIT_DASHBOARDS_URL", "", "Dashboards URL that findings' links start with (default: the domain's)"),
     ("XDG_CACHE_HOME", "~/.cache", "where the command line keeps backfill checkpoints (in rdsaudit/backfill/)"),
     (
@@ -113,6 +118,8 @@ class Settings(NamedTuple):
     detect_event_bus: str = ""
     detect_security_hub: bool = False
     detect_renotify_seconds: float = 21600.0
+    detect_catch_up_seconds: float = 86400.0
+    log_stream: str = ""  # AWS_LAMBDA_LOG_STREAM_NAME (set by Lambda): how the notifier names itself in its lease
     dashboards_url: str = ""
 
     def __repr__(self) -> str:
@@ -200,6 +207,10 @@ class Settings(NamedTuple):
             detect_renotify_seconds=_number(
                 "RDSAUDIT_DETECT_RENOTIFY_SECONDS", get("RDSAUDIT_DETECT_RENOTIFY_SECONDS"), 0, 30 * 86400
             ),
+            detect_catch_up_seconds=_number(
+                "RDSAUDIT_DETECT_CATCH_UP_SECONDS", get("RDSAUDIT_DETECT_CATCH_UP_SECONDS"), 0, 366 * 86400
+            ),
+            log_stream=env.get("AWS_LAMBDA_LOG_STREAM_NAME", "").strip(),
             dashboards_url=_dashboards(env.get("RDSAUDIT_DASHBOARDS_URL", "").strip(), url, service),
             aoss_collection_type=_choice(
                 "RDSAUDIT_AOSS_COLLECTION_TYPE",

@@ -63,6 +63,7 @@ class Detect(Construct):
         event_bus: str = "default",
         security_hub: bool = False,
         renotify_seconds: int = 21600,
+        catch_up_seconds: int = 86400,
         detections: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
@@ -79,6 +80,7 @@ class Detect(Construct):
             "RDSAUDIT_DETECT_EVENT_BUS": event_bus,
             "RDSAUDIT_DETECT_SECURITY_HUB": "true" if security_hub else "false",
             "RDSAUDIT_DETECT_RENOTIFY_SECONDS": str(renotify_seconds),
+            "RDSAUDIT_DETECT_CATCH_UP_SECONDS": str(catch_up_seconds),
         }
         if detections:
             environment["RDSAUDIT_DETECTIONS"] = detections

@@ -200,18 +200,20 @@ class SearchDomain(SearchBackend):
         # handler/read's Reader: GET / (the engine), a point in time on the pattern, searches in it (POST /_search),
         # its close; _bulk for findings and their marks.
         # The job (handler/detect/job.py, store.py): its findings template, its state document, the period's findings.
+        # The notifier (handler/detect/notify/lease.py): its lease document, read and written by id.
         state = f"{prefix}-findings-state/_doc/detect"
+        lease = f"{prefix}-findings-state/_doc/notify"
         self.allow_paths(
             role,
             {
-                "es:ESHttpGet": ["", f"{state}", f"_index_template/{prefix}-findings"],
+                "es:ESHttpGet": ["", f"{state}", lease, f"_index_template/{prefix}-findings"],
                 "es:ESHttpPost": [
                     f"{prefix}-*/_search/point_in_time",
                     "_search",
                     "_bulk",
                     f"{prefix}-findings-*/_search",
                 ],
-                "es:ESHttpPut": [f"_index_template/{prefix}-findings", state],
+                "es:ESHttpPut": [f"_index_template/{prefix}-findings", state, lease],
                 "es:ESHttpDelete": ["_search/point_in_time"],
             },
         )

@@ -61,6 +61,7 @@ class StackConfig:
     detect_event_bus: str = "default"  # EventBridge bus for findings
     detect_security_hub: bool = False  # also import findings into Security Hub
     detect_renotify_seconds: int = 21600  # a rule and key is notified again only after this long
+    detect_catch_up_seconds: int = 86400  # a channel turned on later tells findings at most this much older
     detections: str = ""  # rule overrides (JSON) for RDSAUDIT_DETECTIONS
     asset_bucket: str = ""  # member stack: where its Lambda code is read from (`${AWS::Region}` allowed), no bootstrap
 
@@ -103,6 +104,7 @@ class StackConfig:
             detect_event_bus=str(ctx("detectEventBus", "default")).strip(),
             detect_security_hub=str(ctx("detectSecurityHub", "false")).lower() == "true",
             detect_renotify_seconds=int(ctx("detectRenotifySeconds", 21600)),
+            detect_catch_up_seconds=int(ctx("detectCatchUpSeconds", 86400)),
             detections=detections_json(ctx("detections", "")),
             asset_bucket=str(ctx("assetBucket", "")).strip(),
         )
@@ -295,6 +297,7 @@ class RdsAuditStack(Stack):
                 event_bus=config.detect_event_bus,
                 security_hub=config.detect_security_hub,
                 renotify_seconds=config.detect_renotify_seconds,
+                catch_up_seconds=config.detect_catch_up_seconds,
                 detections=config.detections,
             )
         setup = Setup(

@@ -49,6 +49,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Path]:
             "rdsaudit:detectSchedule": "15",
             "rdsaudit:detectSecurityHub": "true",
             "rdsaudit:detectRenotifySeconds": 3600,
+            "rdsaudit:detectCatchUpSeconds": 7200,
             "rdsaudit:detections": OVERRIDES,
         },
     )
@@ -65,6 +66,7 @@ def test_default_schedule_every_five_minutes_with_its_scheduled_time(template: A
     env = fn["Properties"]["Environment"]["Variables"]
     assert env["RDSAUDIT_DETECT_SECURITY_HUB"] == "false" and env["RDSAUDIT_DETECT_EVENT_BUS"] == "default"
     assert env["RDSAUDIT_DETECT_RENOTIFY_SECONDS"] == "21600" and "RDSAUDIT_DETECTIONS" not in env
+    assert env["RDSAUDIT_DETECT_CATCH_UP_SECONDS"] == "86400"
     assert env["RDSAUDIT_DETECT_TOPIC_ARN"]["Ref"].startswith("AlarmsTopic")
     assert env["RDSAUDIT_INDEX_PREFIX"] == {"Ref": "IndexPrefix"}
     assert fn["Properties"]["ReservedConcurrentExecutions"] == 1
@@ -113,6 +115,7 @@ def test_overrides_schedule_and_security_hub_from_context(tuned: tuple[Template,
     env = fn["Properties"]["Environment"]["Variables"]
     assert json.loads(env["RDSAUDIT_DETECTIONS"]) == OVERRIDES
     assert env["RDSAUDIT_DETECT_SECURITY_HUB"] == "true" and env["RDSAUDIT_DETECT_RENOTIFY_SECONDS"] == "3600"
+    assert env["RDSAUDIT_DETECT_CATCH_UP_SECONDS"] == "7200"
     [schedule] = template.find_resources("AWS::Scheduler::Schedule").values()
     assert schedule["Properties"]["ScheduleExpression"] == "rate(15 minutes)"
     actions = role_actions(template, fn["Properties"]["Role"]["Fn::GetAtt"][0])

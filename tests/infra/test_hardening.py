@@ -225,6 +225,9 @@ def test_the_detect_role_reads_through_a_point_in_time_and_writes_only_bulk(full
         ("es:ESHttpPut", '_index_template/", {"Ref": "IndexPrefix"}, "-findings'),
         ("es:ESHttpGet", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
         ("es:ESHttpPut", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/detect'),
+        # the notifier's lease (handler/detect/notify/lease.py)
+        ("es:ESHttpGet", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/notify'),
+        ("es:ESHttpPut", '", {"Ref": "IndexPrefix"}, "-findings-state/_doc/notify'),
     }, paths
 
 

@@ -291,8 +291,11 @@ def test_the_strict_stand_ins_refuse_what_aws_refuses(channels: Any) -> None:
 
 
 def test_before_any_finding_nothing_is_sent_and_nothing_fails(client: Any, aws: str, monkeypatch: Any) -> None:
-    """A fresh deployment: no findings index exists yet; the run reads nothing and calls no channel."""
-    monkeypatch.setenv("RDSAUDIT_INDEX_PREFIX", f"t{uuid.uuid4().hex[:12]}")
+    """A fresh deployment: no findings index exists yet (only the template the job installs before notifying, and
+    that its lease's state index takes); the run reads nothing and calls no channel."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    client.indices.put_index_template(name=f"{prefix}-findings", body=findings_index_template(prefix))
+    monkeypatch.setenv("RDSAUDIT_INDEX_PREFIX", prefix)
     monkeypatch.setenv("RDSAUDIT_DETECT_TOPIC_ARN", f"arn:aws:sns:{REGION}:{ACCOUNT}:absent")
     monkeypatch.setenv("RDSAUDIT_DETECT_EVENT_BUS", "absent")
     runtime = build_runtime(Settings.from_env())
@@ -303,10 +306,13 @@ def test_before_any_finding_nothing_is_sent_and_nothing_fails(client: Any, aws: 
         "candidates": 0,
         "sent": {"sns": 0, "events": 0},
         "quiet": {"sns": 0, "events": 0},
+        "backlog": {"sns": 0, "events": 0},
         "failed": {"sns": 0, "events": 0},
         "failures": [],
         "marks_failed": 0,
     }
+    client.indices.delete(index=f"{prefix}-findings-*", allow_no_indices=True, ignore_unavailable=True)  # its lease
+    client.indices.delete_index_template(name=f"{prefix}-findings")
 
 
 class Killed(BaseException):

@@ -144,3 +144,42 @@ def test_quiet_findings_name_the_send_that_covers_them() -> None:
     plan = decide([A], {("sns", "brute-force", A.key): ("2026-12-07T11:00:00Z", "old")}, ["sns"], NOW, SIX_H)
     [q] = plan.quiet["sns"]
     assert (q.by, q.sent_at) == ("old", "2026-12-07T11:00:00Z")
+
+
+# Catch-up: sns first enabled at 11:30 with a 1 h window tells findings from 10:30 on; events has no moment.
+TOLD_FROM = {"sns": datetime(2026, 12, 7, 10, 30, tzinfo=UTC)}
+OLD = finding("old", key="client=192.0.2.1", last="2026-12-07T10:29:59Z")
+EDGE = finding("edge", key="client=192.0.2.2", last="2026-12-07T10:30:00Z")
+CATCH_UP = [
+    # (name, findings, {channel: sent ids}, {channel: backlog ids})
+    ("older than the window: backlog on sns, told on events", [OLD], {"events": ["old"]}, {"sns": ["old"]}),
+    ("exactly at the window's start: told", [EDGE], {"sns": ["edge"], "events": ["edge"]}, {}),
+    (
+        "one group across the moment: the recent one told alone, the old one backlog",
+        [finding("o", last="2026-12-07T09:00:00Z"), B],
+        {"sns": ["b"], "events": ["b"]},
+        {"sns": ["o"]},
+    ),
+    (
+        "already handled: neither told nor backlog",
+        [finding("h", last="2026-01-01T00:00:00Z", notified={"sns": "x"})],
+        {"events": ["h"]},
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(("findings", "sent", "backlog"), [c[1:] for c in CATCH_UP], ids=[c[0] for c in CATCH_UP])
+def test_catch_up(findings: list[Finding], sent: dict[str, list[str]], backlog: dict[str, list[str]]) -> None:
+    plan = decide(findings, {}, ["sns", "events"], NOW, SIX_H, TOLD_FROM)
+    assert {c: plan.send_ids(c) for c in plan.sends} == sent
+    assert {c: plan.backlog_ids(c) for c in plan.backlog} == backlog
+    assert all(s.covers == () for s in plan.sends.get("sns", []))  # a send never stands for backlog
+
+
+def test_a_due_finding_never_ages_out_of_the_window() -> None:
+    """The window hangs on the moment the channel was first enabled, not on now: a send failing for a month is
+    still due."""
+    month_later = NOW + timedelta(days=30)
+    plan = decide([EDGE], {}, ["sns"], month_later, SIX_H, TOLD_FROM)
+    assert plan.send_ids("sns") == ["edge"] and plan.backlog == {}

@@ -38,3 +38,23 @@ def test_dashboards_url_with_credentials_is_refused_and_not_echoed() -> None:
     with pytest.raises(ConfigError, match="RDSAUDIT_DASHBOARDS_URL") as e:
         Settings.from_env({"RDSAUDIT_DASHBOARDS_URL": "https://admin:hunter2@dash.example"})
     assert "hunter2" not in str(e.value)
+
+
+def test_catch_up_window_default_bounds_and_zero() -> None:
+    assert Settings.from_env({}).detect_catch_up_seconds == 86400
+    assert Settings.from_env({"RDSAUDIT_DETECT_CATCH_UP_SECONDS": "0"}).detect_catch_up_seconds == 0
+    for bad in ("-1", "day", str(367 * 86400)):
+        with pytest.raises(ConfigError, match="RDSAUDIT_DETECT_CATCH_UP_SECONDS"):
+            Settings.from_env({"RDSAUDIT_DETECT_CATCH_UP_SECONDS": bad})
+
+
+def test_the_lease_holder_is_the_log_stream_in_lambda_and_host_pid_elsewhere() -> None:
+    import os
+    import socket
+
+    from handler.detect.notify.lease import holder_name
+
+    stream = "2026/12/07/[$LATEST]0123456789abcdef"
+    assert Settings.from_env({"AWS_LAMBDA_LOG_STREAM_NAME": stream}).log_stream == stream
+    assert holder_name(stream) == stream
+    assert holder_name(Settings.from_env({}).log_stream) == f"{socket.gethostname()}/{os.getpid()}"

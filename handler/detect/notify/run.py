@@ -3,18 +3,25 @@ finding in its index (`notified.<channel>` once accepted or covered, with `suppr
 covers it), so a rerun sends nothing twice and a failed send is decided again next time.
 
 A send whose mark cannot be written would go out again on the next run: the marks are written right after each
-channel's sends, and a failure to write them is counted in the run's summary (and makes the entry fail)."""
+channel's sends, and a failure to write them is counted in the run's summary (and makes the entry fail). Marks are
+written with `refresh=true`: the next run finds unhandled findings by search, which sees only refreshed documents,
+and two notifiers once sent a finding twice when one searched before the other's marks were visible.
+
+Only the holder of the notifier lease (lease.py) reads, sends and marks; a run that cannot take it sends nothing and
+says why in its summary. A channel turned on later tells only the catch-up window of its backlog (decide.py); the
+rest is marked `suppressed.<channel>` with the reason "before channel enabled" and counted as `backlog`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from handler.detect.notify import channels as ch
 from handler.detect.notify.decide import LastSent, Send, decide
+from handler.detect.notify.lease import Lease, catch_up_from, first_enabled, holder_name
 from handler.detect.notify.model import Finding, from_document
 from handler.read.patterns import findings_pattern
 from handler.read.period import iso
@@ -28,6 +35,7 @@ FIELDS = ["*"]
 IS_FINDING = {"exists": {"field": "rule"}}
 Marks = list[tuple[Finding, dict[str, Any]]]  # a finding and the partial document that marks it
 BATCH = {"sns": 10, "events": ch.EVENTS_PER_CALL, "securityhub": ch.FINDINGS_PER_CALL}
+BEFORE_ENABLED = "before channel enabled"
 
 
 @dataclass
@@ -39,17 +47,21 @@ class Summary:
     failed: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)  # the first reasons, one line each
     marks_failed: int = 0
+    backlog: dict[str, int] = field(default_factory=dict)  # marked, not sent: before the channel was enabled
+    lease: str = ""  # why this run did not send (or stopped): the lease held or lost; "" when it held it
 
     def as_log(self) -> dict[str, Any]:
-        return {
+        out = {
             "channels": self.channels,
             "candidates": self.candidates,
             "sent": self.sent,
             "quiet": self.quiet,
+            "backlog": self.backlog,
             "failed": self.failed,
             "failures": self.failures[:5],
             "marks_failed": self.marks_failed,
         }
+        return {**out, "lease": self.lease} if self.lease else out
 
 
 def enabled_channels(runtime: Runtime) -> list[str]:
@@ -81,6 +93,10 @@ def _covered(channel: str, stamp: str, by: str) -> dict[str, Any]:
     return {"notified": {channel: stamp}, "suppressed": {channel: {"at": stamp, "by": by}}}
 
 
+def _before_enabled(channel: str, stamp: str) -> dict[str, Any]:
+    return {"notified": {channel: stamp}, "suppressed": {channel: {"at": stamp, "reason": BEFORE_ENABLED}}}
+
+
 def last_sent(recent: list[Finding], channels: list[str]) -> LastSent:
     out: dict[tuple[str, str, str], tuple[str, str]] = {}
     for f in recent:
@@ -92,12 +108,27 @@ def last_sent(recent: list[Finding], channels: list[str]) -> LastSent:
     return out
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Notifier:
-    def __init__(self, runtime: Runtime, account: Callable[[], str] | None = None) -> None:
+    """`clock` times the lease (real time; `run`'s `now` is the scheduled moment the marks and decisions use);
+    `holder` names this run in the lease (default: the Lambda's log stream, or host/pid)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        account: Callable[[], str] | None = None,
+        clock: Callable[[], datetime] = _wall_clock,
+        holder: str = "",
+    ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         self._account_of = account or self._caller_account
         self._account: str | None = None
+        self.clock = clock
+        self.holder = holder or holder_name(self.settings.log_stream)
 
     def _caller_account(self) -> str:
         # GetCallerIdentity needs no permission ("No permissions are required", AWS STS API Reference).
@@ -122,12 +153,33 @@ class Notifier:
         summary = Summary(channels)
         if not channels:
             return summary
+        lease = Lease(self.runtime.client, self.settings.index_prefix, self.holder, self.clock)
+        if not lease.take():
+            summary.lease = lease.refused
+            return summary
+        try:
+            self._run(lease, channels, now, summary)
+        finally:
+            if lease.held and not lease.release():
+                summary.lease = lease.refused
+        return summary
+
+    def _run(self, lease: Lease, channels: list[str], now: datetime, summary: Summary) -> None:
+        enabled = first_enabled(lease.channels, channels, now)
+        if enabled and not lease.renew(enabled):
+            summary.lease = lease.refused
+            return
+        catch_up = timedelta(seconds=self.settings.detect_catch_up_seconds)
+        told_from = catch_up_from({c: lease.channels[c] for c in channels}, catch_up)
         todo, recent = self.read(channels, now)
         summary.candidates = len(todo)
         interval = timedelta(seconds=self.settings.detect_renotify_seconds)
-        plan = decide(todo, last_sent(recent, channels), channels, now, interval)
+        plan = decide(todo, last_sent(recent, channels), channels, now, interval, told_from)
         stamp = iso(now)
         for channel in channels:
+            backlog = plan.backlog.get(channel, [])
+            summary.marks_failed += self._mark([(f, _before_enabled(channel, stamp)) for f in backlog])
+            summary.backlog[channel] = len(backlog)
             quiet = plan.quiet.get(channel, [])
             quiet_marks: Marks = [(q.finding, _covered(channel, stamp, q.by)) for q in quiet]
             summary.marks_failed += self._mark(quiet_marks)
@@ -136,6 +188,9 @@ class Notifier:
             sends = plan.sends.get(channel, [])
             # Marked batch by batch: a run cut short (the function's timeout) re-sends at most one batch.
             for i in range(0, len(sends), BATCH[channel]):
+                if not lease.renew():  # taken from us (we paused past its expiry): its new holder sends the rest
+                    summary.lease = lease.refused
+                    return
                 outcome = self._send(channel, sends[i : i + BATCH[channel]], stamp)
                 marks: Marks = []
                 for s in outcome.accepted:
@@ -146,7 +201,6 @@ class Notifier:
                 summary.quiet[channel] += sum(len(s.covers) for s in outcome.accepted)
                 summary.failed[channel] += len(outcome.failed)
                 summary.failures += [f"{channel} {s.finding.id}: {reason}" for s, reason in outcome.failed]
-        return summary
 
     def _send(self, channel: str, sends: list[Send], stamp: str) -> ch.Outcome:
         s, region = self.settings, self.settings.aws_region
@@ -167,7 +221,7 @@ class Notifier:
         from opensearchpy.exceptions import OpenSearchException
 
         try:
-            answer = self.runtime.client.bulk(body="\n".join(lines) + "\n")
+            answer = self.runtime.client.bulk(body="\n".join(lines) + "\n", refresh="true")
         except OpenSearchException:
             return len(marks)
         return sum(1 for item in answer.get("items", []) if item.get("update", {}).get("status", 500) >= 300)
