@@ -32,6 +32,11 @@ class SearchBackend(Construct):
         """True when nothing in the stack may run setup (the admins map its role first, then invoke it once)."""
         return False
 
+    @property
+    def keeps_document_ids(self) -> bool:
+        """Whether documents keep the ids the functions give them, as the detect job's findings need."""
+        return True
+
     def setup_properties(self) -> dict[str, str]:
         """What the setup custom resource passes besides retention and roles (handler/setup/custom_resource.py)."""
         return {}

@@ -208,6 +208,11 @@ class ServerlessCollection(SearchBackend):
                 self._grant(self._reader, "index", f"index/{self.name}/{prefix}-*", *READ_INDEX)
                 self._grant(self._reader, "collection", self.collection_resource, DESCRIBE_ITEMS)
 
+    @property
+    def keeps_document_ids(self) -> bool:
+        # Time series collections generate ids and refuse ours (handler/setup/engine.py, Engine.generates_ids).
+        return self.collection_type == "search"
+
     def allow_detector(self, role: iam.IRole, prefix: str) -> None:
         self._allow_data_plane(role)
         self._grant(role.role_arn, "index", f"index/{self.name}/{prefix}-*", *READ_INDEX)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import App, CfnParameter, Stack
+from aws_cdk import Annotations, App, CfnParameter, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -285,7 +285,14 @@ class RdsAuditStack(Stack):
             collection=collection,
         )
         detect = None
-        if config.detect_schedule.lower() != "off":
+        if config.detect_schedule.lower() != "off" and not search.keeps_document_ids:
+            # Findings are written under their own ids, which the collection refuses: every scheduled run would
+            # fail (handler/setup/engine.py, Engine.check_detect). The event rules still tag documents at ingest.
+            Annotations.of(self).add_info(
+                f"rdsaudit: no scheduled Detect function on a {config.serverless} collection (it refuses the findings' "
+                "document ids); use a search collection for window rules and findings"
+            )
+        elif config.detect_schedule.lower() != "off":
             detect = Detect(
                 self,
                 "Detect",

@@ -59,8 +59,13 @@ def period_for(runtime: Any, since: datetime | None, until: datetime | None, now
 def run(
     runtime: Any, since: datetime | None = None, until: datetime | None = None, now: datetime | None = None
 ) -> DetectResult:
+    from handler.setup.engine import for_settings
+
     now = now or datetime.now(UTC)
     settings = runtime.settings
+    serverless = for_settings(settings)  # known from the settings alone: checked before any request
+    if serverless is not None:
+        serverless.check_detect()
     prefix = settings.index_prefix
     catalog = load_catalog(settings.detections)
     period, scheduled = period_for(runtime, since, until, now)

@@ -53,6 +53,17 @@ class Engine:
         """Time series and vector search collections assign document ids themselves and reject ours."""
         return self.serverless and self.collection_type != "search"
 
+    def check_detect(self) -> None:
+        """The detect job writes each finding (and its own state) under an id of its own, a digest of (rule, key,
+        window), so that a rerun or an overlapping window updates a finding instead of adding a second one: where
+        the collection refuses our ids every run would fail, so it is refused before any request."""
+        if self.generates_ids:
+            raise UnsupportedEngine(
+                f"detections cannot write findings to {self}: findings need their own document ids, which "
+                f"{self.collection_type} collections refuse; the event rules still tag documents at ingest "
+                "(search detections:*), window rules and findings need a search collection"
+            )
+
     def __str__(self) -> str:
         if self.serverless:
             return f"OpenSearch Serverless ({self.collection_type} collection)"

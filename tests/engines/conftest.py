@@ -24,7 +24,7 @@ URL = os.environ.get("RDSAUDIT_ENGINE_URL", "").rstrip("/")
 LABEL = os.environ.get("RDSAUDIT_ENGINE", "")
 SPEC = next((spec for spec in ENGINES if spec.label == LABEL), None)
 
-collect_ignore = [] if URL else ["test_engine.py"]
+collect_ignore = [] if URL else ["test_engine.py", "test_engine_detect.py"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -98,4 +98,5 @@ def target(client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         from handler.setup import ClusterSetup
 
         api = "_template" if ClusterSetup(client, prefix).engine().legacy_templates else "_index_template"
-        client.transport.perform_request("DELETE", f"/{api}/{prefix}", params={"ignore": 404})
+        for name in (prefix, f"{prefix}-findings"):  # the audit template, and the detect job's
+            client.transport.perform_request("DELETE", f"/{api}/{name}", params={"ignore": 404})

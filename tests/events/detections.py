@@ -7,10 +7,12 @@ rule must find: (rule id, first event's time) per planted incident, nothing else
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from handler.read.period import iso
+from handler.read.period import iso, parse_timestamp
 
 D = datetime(2026, 11, 10, tzinfo=UTC)  # a Tuesday
 SINCE = D - timedelta(hours=2)  # the run: 22:00 the day before …
@@ -61,6 +63,28 @@ class Workload:
         for i in range(n):
             who = user[i % len(user)] if isinstance(user, list) else user
             self.add(start + timedelta(seconds=i * step), who, client, "FAILED_CONNECT", retcode=1045)
+
+
+def subscription_events(lines: dict[str, list[tuple[datetime, str]]]) -> Iterator[tuple[dict[str, Any], int]]:
+    """(CloudWatch Logs subscription event, its line count): each instance's lines in time order, in payloads of
+    1,000 on the instance's own log stream, as the forwarder receives them."""
+    from handler.sources.cloudwatch import encode_subscription_event
+
+    for instance, rows in sorted(lines.items()):
+        ordered = [line for _, line in sorted(rows, key=lambda r: r[0])]
+        for start in range(0, len(ordered), 1000):
+            batch = ordered[start : start + 1000]
+            event = encode_subscription_event(
+                batch,
+                log_group="/aws/rds/cluster/shop/audit",
+                log_stream=f"{instance}.audit.log.0.2026-11-10-00-00.0.2",
+            )
+            yield event, len(batch)
+
+
+def answers(findings: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """What the findings say, in the form of `Workload.expected`: (rule id, first event's time) per finding."""
+    return Counter((f["rule"], iso(parse_timestamp(f["first"]))) for f in findings)
 
 
 def build() -> Workload:

@@ -188,12 +188,7 @@ def test_data_access_policy_gives_each_role_only_what_its_code_sends(timeseries:
         role_arn(role_of(t, "activity_kinesis_handler")): items
         | {("index", "index/rdsaudit/rdsactivity-*", p) for p in write},
         role_arn(role_of(t, "setup_handler")): items,  # templates only: no index, no document
-        # the detect job reads every family of the prefix and writes findings (and installs the findings template)
-        role_arn(role_of(t, "detect_handler")): {
-            ("index", "index/rdsaudit/rdsaudit-*", p) for p in ("aoss:ReadDocument", "aoss:DescribeIndex")
-        }
-        | {("index", "index/rdsaudit/rdsaudit-findings-*", p) for p in write}
-        | items,
+        # no detect job: a time series collection refuses the findings' ids (test_detect_only_on_a_search_collection)
         ADMIN: {("collection", "collection/rdsaudit", "aoss:*"), ("index", "index/rdsaudit/*", "aoss:*")},
         READER: {("collection", "collection/rdsaudit", "aoss:DescribeCollectionItems")}
         | {
@@ -212,7 +207,15 @@ def test_alarms_and_the_rest_of_the_stack_as_on_a_domain(timeseries: dict[str, A
     def kinds(t: dict[str, Any], prefix: str) -> dict[str, Any]:
         return {k: r for k, r in t["Resources"].items() if r["Type"].startswith(prefix)}
 
-    for prefix in ("AWS::CloudWatch::", "AWS::SNS::", "AWS::SQS::", "AWS::S3::", "AWS::StepFunctions::"):
+    # the same alarms but the scheduled Detect function's: a time series collection has none
+    detect_alarms = {k for k in kinds(domain, "AWS::CloudWatch::") if k.startswith("Detect")}
+    assert sorted(a.rstrip("0123456789ABCDEF") for a in detect_alarms) == [
+        "DetectErrorsAlarm",
+        "DetectNotifyFailedAlarm",
+    ]
+    alarms = {k: r for k, r in kinds(domain, "AWS::CloudWatch::").items() if k not in detect_alarms}
+    assert kinds(timeseries, "AWS::CloudWatch::") == alarms
+    for prefix in ("AWS::SNS::", "AWS::SQS::", "AWS::S3::", "AWS::StepFunctions::"):
         assert kinds(timeseries, prefix) == kinds(domain, prefix), prefix
     subscriptions = kinds(timeseries, "AWS::Logs::SubscriptionFilter")
     assert {k: r["Properties"] for k, r in subscriptions.items()} == {
@@ -224,9 +227,41 @@ def test_alarms_and_the_rest_of_the_stack_as_on_a_domain(timeseries: dict[str, A
     only_domain = {k for k in domain["Resources"] if k not in timeseries["Resources"]}
     only_aoss = {k for k in timeseries["Resources"] if k not in domain["Resources"]}
     assert all(
-        k.startswith(("Search", "CustomResourceLogs", "AWS679f53fac002430cb0da5b7982bd2287")) for k in only_domain
+        k.startswith(("Search", "CustomResourceLogs", "AWS679f53fac002430cb0da5b7982bd2287", "Detect"))
+        for k in only_domain
     )
     assert all(k.startswith(("Serverless", "Setup")) for k in only_aoss), only_aoss
+
+
+def test_detect_only_on_a_search_collection(timeseries: dict[str, Any], search_vpc: dict[str, Any]) -> None:
+    """The detect job writes findings under their own ids, which a time series collection refuses (handler/setup/
+    engine.py stops every such run): there the stack has no Detect function, schedule, alarm or role; a search
+    collection has them, pointed at it."""
+    assert not [k for k in timeseries["Resources"] if k.startswith("Detect")]
+    assert not [r for r in timeseries["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert "handler.app.detect_handler" not in json.dumps(timeseries)
+    t = search_vpc
+    cid, _ = one(t, "AWS::OpenSearchServerless::Collection")
+    [(lid, detect)] = [
+        (k, r) for k, r in t["Resources"].items() if r["Properties"].get("Handler") == "handler.app.detect_handler"
+    ]
+    env = detect["Properties"]["Environment"]["Variables"]
+    assert env["OPENSEARCH_URL"] == {"Fn::GetAtt": [cid, "CollectionEndpoint"]}
+    assert (env["OPENSEARCH_SERVICE"], env["RDSAUDIT_AOSS_COLLECTION_TYPE"]) == ("aoss", "search")
+    _, schedule = one(t, "AWS::Scheduler::Schedule")
+    assert schedule["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [lid, "Arn"]}
+    alarms = [k for k, r in t["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm" and k.startswith("Detect")]
+    assert sorted(a.rstrip("0123456789ABCDEF") for a in alarms) == ["DetectErrorsAlarm", "DetectNotifyFailedAlarm"]
+    items = {
+        ("collection", "collection/rdsaudit", f"aoss:{p}CollectionItems") for p in ("Describe", "Create", "Update")
+    }
+    write = {"aoss:CreateIndex", "aoss:WriteDocument", "aoss:DescribeIndex"}
+    # the job reads every family of the prefix and writes findings (and installs the findings template)
+    assert data_access(t)[role_arn(role_of(t, "detect_handler"))] == (
+        {("index", "index/rdsaudit/rdsaudit-*", p) for p in ("aoss:ReadDocument", "aoss:DescribeIndex")}
+        | {("index", "index/rdsaudit/rdsaudit-findings-*", p) for p in write}
+        | items
+    )
 
 
 @pytest.mark.parametrize(

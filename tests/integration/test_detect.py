@@ -17,9 +17,8 @@ from handler import app
 from handler.config import Settings
 from handler.detect import job
 from handler.read.patterns import audit_pattern, findings_pattern
-from handler.read.period import iso, parse_timestamp
+from handler.read.period import iso
 from handler.runtime import build_runtime
-from handler.sources.cloudwatch import encode_subscription_event
 from tests.events import detections as w
 from tests.integration.conftest import Forwarder
 
@@ -27,21 +26,10 @@ pytestmark = pytest.mark.integration
 
 
 def _index(forwarder: Forwarder, lines: dict[str, list[Any]]) -> None:
-    for instance, rows in sorted(lines.items()):
-        ordered = [line for _, line in sorted(rows, key=lambda r: r[0])]
-        for start in range(0, len(ordered), 1000):
-            event = encode_subscription_event(
-                ordered[start : start + 1000],
-                log_group="/aws/rds/cluster/shop/audit",
-                log_stream=f"{instance}.audit.log.0.2026-11-10-00-00.0.2",
-            )
-            out = forwarder.invoke(event)
-            assert (out["indexed"], out["dead_lettered"], out["pending"]) == (len(ordered[start : start + 1000]), 0, 0)
+    for event, n in w.subscription_events(lines):
+        out = forwarder.invoke(event)
+        assert (out["indexed"], out["dead_lettered"], out["pending"]) == (n, 0, 0)
     forwarder.refresh()
-
-
-def _answers(findings: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
-    return Counter((f["rule"], iso(parse_timestamp(f["first"]))) for f in findings)
 
 
 @pytest.fixture
@@ -56,7 +44,7 @@ def test_every_rule_fires_exactly_on_its_planted_incidents_and_a_rerun_adds_noth
     _index(detecting, workload.lines)
     runtime = build_runtime(Settings.from_env())
     first = job.run(runtime, w.SINCE, w.UNTIL, now=w.UNTIL)
-    got = _answers(first.findings)
+    got = w.answers(first.findings)
     assert got == Counter(workload.expected), (got - Counter(workload.expected), Counter(workload.expected) - got)
     rules = {r for r, _ in workload.expected}
     assert len(rules) == 14 and all(n == 2 for n in Counter(r for r, _ in workload.expected).values())
@@ -73,7 +61,7 @@ def test_every_rule_fires_exactly_on_its_planted_incidents_and_a_rerun_adds_noth
     assert account["link"].startswith("/app/discover#/") and account["@timestamp"] == account["first"]
 
     second = job.run(runtime, w.SINCE, w.UNTIL, now=w.UNTIL + timedelta(minutes=5))
-    assert second.new == [] and _answers(second.findings) == got
+    assert second.new == [] and w.answers(second.findings) == got
     runtime.client.indices.refresh(index=findings_pattern(detecting.prefix))
     stored = runtime.client.count(
         index=findings_pattern(detecting.prefix), body={"query": {"exists": {"field": "rule"}}}

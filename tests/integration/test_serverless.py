@@ -7,19 +7,26 @@ policies, and no Serverless endpoint is reachable from here."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from handler import app
 from handler.cli import main
 from handler.config import Settings
 from handler.model import Context, RawEvent
+from handler.read.patterns import audit_pattern
+from handler.read.period import iso
 from handler.setup.engine import for_settings
 from handler.sinks.opensearch import build_client, bulk_sender
 from handler.transforms.batch import BatchTransformer, TransformOptions
+from tests.events import detections as w
 from tests.integration.aoss_proxy import AossProxy
+from tests.integration.conftest import FakeContext
 from tests.integration.fake_dashboards import FakeDashboards
 from tests.integration.test_setup import LINES
 
@@ -151,6 +158,58 @@ def test_dashboards_import_signs_for_aoss(serverless: tuple[AossProxy, str], cap
         assert requests.get(f"{dashboards.url}/api/opensearch-dashboards/settings", timeout=10).status_code == 403
     finally:
         dashboards.close()
+
+
+@pytest.mark.parametrize("serverless", ["search", "timeseries", "vectorsearch"], indirect=True)
+def test_detect_runs_on_search_collections_and_is_refused_up_front_elsewhere(
+    serverless: tuple[AossProxy, str], client: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Findings are written under their own deterministic ids (a rerun updates them): a search collection takes
+    them; time series and vector search collections refuse custom ids, so detect stops before any request."""
+    proxy, prefix = serverless
+    argv = ["detect", "--since", iso(w.D), "--until", iso(w.D + timedelta(days=1)), "--format", "json"]
+    if proxy.collection_type != "search":
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1, captured
+        assert captured.err == (
+            f"rdsaudit detect: detections cannot write findings to OpenSearch Serverless ({proxy.collection_type} "
+            f"collection): findings need their own document ids, which {proxy.collection_type} collections refuse; "
+            "the event rules still tag documents at ingest (search detections:*), window rules and findings need a "
+            "search collection\n"
+        )
+        from handler.errors import UnsupportedEngine
+
+        app.reset_runtime()
+        with pytest.raises(UnsupportedEngine, match="cannot write findings to OpenSearch Serverless"):
+            app.detect_handler({"scheduled_time": iso(w.D)}, FakeContext())  # the scheduled function, the same
+        assert proxy.forwarded == [] and proxy.refused == []  # not one request
+        return
+    monkeypatch.setenv("RDSAUDIT_DETECTIONS", json.dumps({"rules": {"audit-silence": {"enabled": False}}}))
+    app.reset_runtime()
+    incidents = w.Workload()
+    incidents.failures(w.D + timedelta(hours=3), "app", "203.0.113.11", 12, 15)
+    incidents.add(w.D + timedelta(hours=9), "admin", "10.0.0.5", "QUERY", "CREATE USER 'x'@'%' IDENTIFIED BY 'pw1'")
+    for event, n in w.subscription_events(incidents.lines):  # through the forwarder: it tags the event rules
+        assert app.lambda_handler(event, FakeContext())["indexed"] == n
+    client.indices.refresh(index=f"{prefix}-*")  # on the node behind the proxy: Serverless has no refresh
+    capsys.readouterr()
+    results = []
+    for _ in range(2):
+        assert main(argv) == 0
+        results.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    first, second = results
+    assert sorted(w.answers(first["findings"])) == [
+        ("account-change", iso(w.D + timedelta(hours=9))),
+        ("brute-force", iso(w.D + timedelta(hours=3))),
+    ]
+    assert (first["new"], second["new"], second["known"]) == (2, 0, 2)
+    # the reader asks for the engine and a point in time, which Serverless lacks, and pages without one
+    assert {(m, p.split("?")[0]) for _, m, p, _ in proxy.refused} == {
+        ("GET", "/"),
+        ("POST", f"/{audit_pattern(prefix)}/_search/point_in_time"),
+        ("POST", f"/{audit_pattern(prefix)}/_pit"),
+    }, proxy.refused
 
 
 def test_lifecycle_policy_keeps_the_retention_on_time_series_only() -> None:

@@ -48,6 +48,29 @@ def test_serverless_comes_from_the_settings() -> None:
         Settings.from_env({"RDSAUDIT_AOSS_COLLECTION_TYPE": "logs"})
 
 
+@pytest.mark.parametrize(
+    ("engine", "refused"),
+    [
+        (Engine("opensearch", "1.3.20"), False),
+        (Engine("elasticsearch", "7.7.1"), False),
+        (Engine("unknown"), False),
+        (Engine("aoss", collection_type="search"), False),
+        (Engine("aoss", collection_type="timeseries"), True),
+        (Engine("aoss", collection_type="vectorsearch"), True),
+    ],
+)
+def test_detect_is_refused_where_findings_cannot_keep_their_ids(engine: Engine, refused: bool) -> None:
+    if not refused:
+        engine.check_detect()
+        return
+    with pytest.raises(UnsupportedEngine) as raised:
+        engine.check_detect()
+    message = str(raised.value)
+    assert message.startswith(f"detections cannot write findings to OpenSearch Serverless ({engine.collection_type}")
+    assert "\n" not in message and "event rules still tag documents at ingest" in message
+    assert raised.value.exit_code == 2
+
+
 def test_legacy_template_keeps_mappings_settings_and_checksum() -> None:
     body = index_template("audit")
     body["_meta"]["checksum"] = "abc"
