@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handler.detect import store
-from handler.detect.catalog import load_catalog
+from handler.detect.catalog import Catalog, load_catalog
 from handler.detect.findings import Finding, document
 from handler.detect.tagged import tagged_findings
 from handler.detect.windows import window_findings
 from handler.pipeline import FINDINGS
 from handler.read.patterns import audit_pattern
 from handler.read.period import Period, iso
+from handler.read.privileged import PRIVILEGED_RULE
 from handler.read.reader import Reader
 
 FIRST_RUN = timedelta(hours=1)
@@ -69,7 +70,9 @@ def run(
     with Reader(runtime.client, audit_pattern(prefix)) as reader:
         found = window_findings(reader, catalog, period) + tagged_findings(reader, catalog, period)
         docs = [
-            _with_session(reader, f, document(f, now=iso(now), pattern_id=pattern_id, catalog_version=catalog.version))
+            _with_session(
+                reader, catalog, f, document(f, now=iso(now), pattern_id=pattern_id, catalog_version=catalog.version)
+            )
             for f in found
         ]
         requests, paging = reader.requests, reader.paging.method
@@ -80,13 +83,14 @@ def run(
     return DetectResult(period, scheduled, listed, sorted(created), len(docs), requests, paging)
 
 
-def _with_session(reader: Reader, finding: Finding, doc: dict[str, Any]) -> dict[str, Any]:
+def _with_session(reader: Reader, catalog: Catalog, finding: Finding, doc: dict[str, Any]) -> dict[str, Any]:
     """The session a finding of one connection happened in (handler/sessions), by its key and a short summary."""
     if doc.get("server") is None or doc.get("connid") is None:
         return doc
     from handler.sessions.lookup import find_session
 
-    summary = find_session(reader, doc["server"], int(doc["connid"]), finding.first)
+    users = catalog.rule(PRIVILEGED_RULE).p("users")  # with the overrides, as the sessions command reads them
+    summary = find_session(reader, doc["server"], int(doc["connid"]), finding.first, privileged_users=users)
     if summary is not None:
         doc["session"] = {
             "key": summary.key,
