@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from handler.detect.catalog import Catalog, Rule, load_catalog
@@ -34,7 +34,7 @@ class ReportRules:
     def rule(self, section: str) -> Rule:
         return self.rules[section]
 
-    @property
+    @cached_property  # read per row of the change tables: parse once
     def hours(self) -> BusinessHours:
         hours: BusinessHours = hours_of(self.rules["outside_business_hours"].parameters)
         return hours
