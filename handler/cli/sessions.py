@@ -26,8 +26,8 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--privileged-user",
         action="append",
         default=[],
-        help="a privileged account (repeatable; replaces the defaults admin, root, rdsadmin); whoever ran account "
-        "or privilege statements in a session is always privileged",
+        help="a privileged account (repeatable; replaces the users of detection rule privileged-remote, default "
+        "admin, root); whoever ran account or privilege statements in a session is always privileged",
     )
     p.add_argument("--gap", type=positive, default=30, help="minutes of server silence called a stream gap (30)")
     p.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
@@ -78,9 +78,12 @@ def _reader(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _privileged(args: argparse.Namespace) -> tuple[str, ...]:
-    from handler.read.privileged import DEFAULT_PRIVILEGED
+    """--privileged-user wins; else rule privileged-remote's users, with RDSAUDIT_DETECTIONS as `rdsaudit detect`."""
+    from handler.cli.environment import settings_for
+    from handler.read.privileged import configured_privileged
 
-    return tuple(dict.fromkeys(args.privileged_user)) or DEFAULT_PRIVILEGED
+    settings = getattr(args, "settings", None) or settings_for(args)
+    return tuple(dict.fromkeys(args.privileged_user)) or configured_privileged(settings.detections)
 
 
 def _time(option: str, text: str) -> datetime:

@@ -1,14 +1,14 @@
-"""Bursts of failed logins: at least N failures from one client within a window of W seconds. Pure.
+"""Bursts of failed logins (rules brute-force and password-spraying, and the report's bursts, which are
+brute-force's findings): at least N failures from one client within a window of W seconds. Pure.
 
 A failure is part of a burst when some window [t, t + W) starting at a failure of the same client holds N or more
-failures; overlapping such windows are one burst, which counts every failure between its first and its last.
+failures; the qualifying windows that start in one aligned bucket [k·W, (k+1)·W) are one finding.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 from handler.read.period import parse_timestamp
@@ -42,43 +42,6 @@ def candidate_ranges(
                 merged.append([start, end])
         ranges.extend((client, start, end) for start, end in merged)
     return ranges
-
-
-def find_bursts(rows: Iterable[dict[str, Any]], window_seconds: int, threshold: int) -> list[dict[str, Any]]:
-    """Bursts in failed-login documents (each with `@timestamp`, `client`, `user`), oldest first."""
-    window = timedelta(seconds=window_seconds)
-    per_client: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        per_client[row.get("client")].append(row)
-    found: list[dict[str, Any]] = []
-    for client, failures in per_client.items():
-        failures.sort(key=lambda r: (parse_timestamp(r["@timestamp"]), r.get("_id", "")))
-        times = [parse_timestamp(r["@timestamp"]) for r in failures]
-        spans: list[list[int]] = []  # [first index, last index] of merged qualifying windows
-        j = 0
-        for i, start in enumerate(times):
-            j = max(j, i)
-            while j < len(times) and times[j] < start + window:
-                j += 1
-            if j - i >= threshold:
-                if spans and i <= spans[-1][1]:
-                    spans[-1][1] = max(spans[-1][1], j - 1)
-                else:
-                    spans.append([i, j - 1])
-        for first, last in spans:
-            members = failures[first : last + 1]
-            found.append(
-                {
-                    "client": client,
-                    "first": members[0]["@timestamp"],
-                    "last": members[-1]["@timestamp"],
-                    "failures": len(members),
-                    "users": sorted({str(m.get("user")) for m in members if m.get("user") is not None}),
-                    "instances": sorted({str(m.get("instance")) for m in members if m.get("instance") is not None}),
-                }
-            )
-    found.sort(key=lambda b: (parse_timestamp(b["first"]), b["client"] or ""))
-    return found
 
 
 def epoch_ms(stamp: str) -> int:

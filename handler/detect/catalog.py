@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -99,6 +99,14 @@ class Rule:
     def p(self, name: str) -> Any:
         return self.parameters[name]
 
+    def with_parameters(self, **values: Any) -> Rule:
+        """The rule with some parameters set (a command-line flag, which wins over the catalog); None keeps one."""
+        changed = {k: v for k, v in values.items() if v is not None}
+        unknown = set(changed) - set(self.parameters)
+        if unknown:
+            raise KeyError(f"rule {self.id} has no parameter {', '.join(sorted(unknown))}")
+        return replace(self, parameters={**self.parameters, **changed})
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -120,6 +128,16 @@ class Catalog:
         if rule.exclude_internal and user is not None and user in self.internal_users:
             return True
         return rule.allow.allows(user, client, instance)
+
+
+def business_hours(parameters: Mapping[str, Any]) -> Any:
+    """The one reading of `business_hours`, `business_days` and `timezone` (rule ddl-off-hours, whose parameters the
+    report's activity outside business hours uses too): a handler.read.period.BusinessHours."""
+    from handler.read.period import BusinessHours, load_zone, parse_days, parse_hours
+
+    start, end = parse_hours(parameters["business_hours"])
+    load_zone(parameters["timezone"])
+    return BusinessHours(start, end, parse_days(parameters["business_days"]), parameters["timezone"])
 
 
 @cache
@@ -227,11 +245,7 @@ def _typed(rule_id: str, name: str, value: Any, default: Any) -> Any:
 def _check(rule_id: str, parameters: Mapping[str, Any]) -> None:
     """Values whose meaning is more than their type."""
     if "business_hours" in parameters:
-        from handler.read.period import load_zone, parse_days, parse_hours
-
-        parse_hours(parameters["business_hours"])
-        parse_days(parameters["business_days"])
-        load_zone(parameters["timezone"])
+        business_hours(parameters)
     if "allowed_clients" in parameters:
         split_clients(parameters["allowed_clients"], f"{rule_id}.allowed_clients")
     for obj in parameters.get("objects", []):

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from handler.detect.catalog import SEVERITIES, Catalog, Rule, client_in, split_clients
+from handler.detect.catalog import SEVERITIES, Catalog, business_hours, client_in, split_clients
 from handler.detect.classes import HEAD, is_account_change, is_schema_change
 from handler.transforms.sql_secrets import ascii_lowered
 
@@ -30,13 +30,6 @@ KEYWORD_HEADS = ("create", "alter", "drop", "rename", "truncate", "grant", "revo
 def _into_file(text: bytes) -> bool:
     """INTO OUTFILE|DUMPFILE outside a quoted string (an even number of quotes before it)."""
     return any(text.count(b"'", 0, m.start()) % 2 == 0 for m in _INTO_FILE.finditer(text))
-
-
-def business_hours_of(rule: Rule) -> Any:
-    from handler.read.period import BusinessHours, parse_days, parse_hours
-
-    start, end = parse_hours(rule.p("business_hours"))
-    return BusinessHours(start, end, parse_days(rule.p("business_days")), rule.p("timezone"))
 
 
 class _Sensitive:
@@ -91,7 +84,7 @@ class EventRules:
         self._account = on("account-change")
         self._tamper = self.rules.get("audit-tampering")
         self._ddl_hours = self.rules.get("ddl-off-hours")
-        self._hours = business_hours_of(self._ddl_hours) if self._ddl_hours else None
+        self._hours = business_hours(self._ddl_hours.parameters) if self._ddl_hours else None
         self._dropped = on("table-dropped")
         self._file = on("export-to-file")
         self._dump = on("dump-session")

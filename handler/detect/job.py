@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handler.detect import store
-from handler.detect.catalog import load_catalog
+from handler.detect.catalog import Catalog, load_catalog
 from handler.detect.findings import Finding, document
 from handler.detect.tagged import tagged_findings
 from handler.detect.windows import window_findings
 from handler.pipeline import FINDINGS
 from handler.read.patterns import audit_pattern
 from handler.read.period import Period, iso
+from handler.read.privileged import PRIVILEGED_RULE
 from handler.read.reader import Reader
 
 FIRST_RUN = timedelta(hours=1)
@@ -74,7 +75,9 @@ def run(
     with Reader(runtime.client, audit_pattern(prefix)) as reader:
         found = window_findings(reader, catalog, period) + tagged_findings(reader, catalog, period)
         docs = [
-            _with_session(reader, f, document(f, now=iso(now), pattern_id=pattern_id, catalog_version=catalog.version))
+            _with_session(
+                reader, catalog, f, document(f, now=iso(now), pattern_id=pattern_id, catalog_version=catalog.version)
+            )
             for f in found
         ]
         requests, paging = reader.requests, reader.paging.method
@@ -85,7 +88,7 @@ def run(
     return DetectResult(period, scheduled, listed, sorted(created), len(docs), requests, paging)
 
 
-def _with_session(reader: Reader, finding: Finding, doc: dict[str, Any]) -> dict[str, Any]:
+def _with_session(reader: Reader, catalog: Catalog, finding: Finding, doc: dict[str, Any]) -> dict[str, Any]:
     """The session a finding of one connection happened in (handler/sessions), by its key and a short summary."""
     if doc.get("server") is None or doc.get("connid") is None:
         return doc
@@ -93,7 +96,8 @@ def _with_session(reader: Reader, finding: Finding, doc: dict[str, Any]) -> dict
 
     # at its last event: the connection a finding names holds that one (login-after-failures' first events are
     # the failures, on other connections, often seconds before the login)
-    summary = find_session(reader, doc["server"], int(doc["connid"]), finding.last)
+    users = catalog.rule(PRIVILEGED_RULE).p("users")  # with the overrides, as the sessions command reads them
+    summary = find_session(reader, doc["server"], int(doc["connid"]), finding.last, privileged_users=users)
     if summary is not None:
         doc["session"] = {
             "key": summary.key,

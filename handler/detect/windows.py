@@ -79,13 +79,19 @@ def _query(base: str, key: dict[str, Any]) -> str:
     return key_query(key, base)
 
 
-def failure_bursts(reader: Reader, catalog: Catalog, rule: Rule, run: Period, distinct: str | None) -> list[Finding]:
-    """brute-force (failures from one client) and password-spraying (distinct users failing from one client)."""
+def failure_bursts(
+    reader: Reader, catalog: Catalog, rule: Rule, run: Period, distinct: str | None, within: Query | None = None
+) -> list[Finding]:
+    """brute-force (failures from one client) and password-spraying (distinct users failing from one client).
+
+    `within`: a further filter (the report's scope: its period exactly, clusters, accounts, regions); the report's
+    failed-login bursts are this function's brute-force findings, so the two can never disagree."""
     window = int(rule.p("window_seconds"))
     threshold = int(rule.p("distinct_users") if distinct else rule.p("threshold"))
     period = Period(_floor(run.since, window), run.until)
     found: list[Finding] = []
-    candidates = _read_candidates(reader, saved_search("failed_logins"), period, window, threshold, "client")
+    failed = saved_search("failed_logins") if within is None else all_of(saved_search("failed_logins"), within)
+    candidates = _read_candidates(reader, failed, period, window, threshold, "client")
     for client, candidate in sorted(candidates.items(), key=lambda kv: kv[0] or ""):
         rows = _kept(catalog, rule, sorted(candidate, key=lambda r: (r["@timestamp"], r["_id"])))
         if client is None or not rows:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from handler.detect import bursts
+from handler.detect.windows import failure_bursts
 from handler.read.events import saved_search
 from handler.read.period import series_interval
-from handler.read.privileged import INTERNAL, privileged_names
-from handler.read.queries import Scope, all_of, term
+from handler.read.privileged import PRIVILEGED_RULE, privileged_names
+from handler.read.queries import Scope
 from handler.read.reader import Reader, require_indices
-from handler.report.model import Raw, ReportOptions, Row
+from handler.report.model import Raw, ReportOptions
 from handler.report.statements import collect_statements
 from handler.sessions.links import dashboards_path, timeline_command
 from handler.sessions.listing import list_sessions
@@ -80,23 +80,26 @@ def _failed_logins(reader: Reader, scope: Scope, options: ReportOptions, raw: Ra
     raw.failed_series = [(b["key"]["t"], b["doc_count"]) for b in reader.composite(failed, [histogram])]
     raw.failed_by_user = [(b["key"]["user"], b["doc_count"]) for b in reader.composite(failed, [_terms("user")])]
     raw.failed_by_client = [(b["key"]["client"], b["doc_count"]) for b in reader.composite(failed, [_terms("client")])]
-    # Bursts: count per client in fixed windows first, then read only the windows that could hold one.
-    window = options.burst_window_seconds
-    fixed = {"t": {"date_histogram": {"field": "@timestamp", "fixed_interval": f"{window}s"}}}
-    counts = [
-        (b["key"]["client"], b["key"]["t"], b["doc_count"]) for b in reader.composite(failed, [_terms("client"), fixed])
+    # Bursts are rule brute-force's findings (threshold, window, allow list, internal accounts), exactly as the
+    # detect job computes them, within the report's scope and period.
+    rule = options.rules.rule("bursts")
+    found = failure_bursts(reader, options.rules.catalog, rule, options.period, None, within=scope.query())
+    raw.bursts = [
+        {
+            "client": f.key["client"],
+            "first": f.first,
+            "last": f.last,
+            "failures": f.count,
+            "users": sorted({str(r["user"]) for r in f.rows if r.get("user") is not None}),
+            "instances": sorted({str(r["instance"]) for r in f.rows if r.get("instance") is not None}),
+        }
+        for f in found
     ]
-    rows: list[Row] = []
-    for client, start_ms, end_ms in bursts.candidate_ranges(counts, window * 1000, options.burst_failures):
-        span = {"range": {"@timestamp": {"gte": start_ms, "lt": end_ms, "format": "epoch_millis"}}}
-        rows.extend(
-            reader.documents(all_of(failed, term("client", client), span), ["@timestamp", "user", "client", "instance"])
-        )
-    raw.burst_candidates = rows
 
 
 def _privileged(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) -> None:
-    why = "--privileged-user" if options.privileged_from_option else "default"
+    why = options.rules.note("privileged")["set_by"]["users"]
+    why = f"rule {PRIVILEGED_RULE}" if why == "catalog" else why
     raw.privileged_names = privileged_names(options.privileged_users, raw.account_rows, why)
     names = [name for name, _ in raw.privileged_names]
     if not names:
@@ -110,8 +113,8 @@ def _privileged(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) 
         (b["key"]["user"], b["key"]["client"], b["doc_count"])
         for b in reader.composite(theirs, [_terms("user", False), _terms("client")])
     ]
-    # RDS's own rdsadmin connects every few minutes: its sessions count only when they changed accounts
-    people = [name for name in names if name not in INTERNAL]
+    # RDS's own accounts (rdsadmin connects every few minutes) count only in sessions that changed accounts
+    people = [name for name in names if name not in options.rules.catalog.internal_users]
     having = {"bool": {"should": [{"terms": {"user": people}}, saved_search("account_changes")]}}
     sessions = list_sessions(reader, options.period, options.clusters, privileged_users=names, having=having)
     prefix = reader.pattern.removesuffix("-*")  # the saved objects' ids follow the index prefix
@@ -133,5 +136,5 @@ def _activity(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) ->
         (b["key"]["client"], b["key"]["user"], b["doc_count"], *_span(b))
         for b in reader.composite(scope.query(), [_terms("client", False), _terms("user")], _span_aggs())
     ]
-    previous = scope.query(period=options.period.previous())
+    previous = scope.query(period=options.rules.lookback(options.period))
     raw.clients_before = {b["key"]["client"] for b in reader.composite(previous, [_terms("client", False)])}

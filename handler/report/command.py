@@ -36,18 +36,24 @@ def add(subparsers: Any, common: argparse.ArgumentParser) -> argparse.ArgumentPa
         "--privileged-user",
         action="append",
         default=[],
-        help="a privileged account (repeatable; replaces the defaults admin, root, rdsadmin). Users who ran "
-        "account or privilege statements are always added",
+        help="a privileged account (repeatable; replaces the users of detection rule privileged-remote, default "
+        "admin, root). Users who ran account or privilege statements are always added",
     )
-    r.add_argument("--business-hours", default="08-18", help="local whole hours START-END (default 08-18)")
-    r.add_argument("--business-days", default="mon-fri", help="e.g. mon-fri (default), sun-thu, mon,tue,wed")
+    rule = "default: detection rule {} (RDSAUDIT_DETECTIONS overrides it, this flag wins)".format
+    r.add_argument("--business-hours", help=f"local whole hours START-END, e.g. 08-18 ({rule('ddl-off-hours')})")
+    r.add_argument("--business-days", help=f"e.g. mon-fri, sun-thu, mon,tue,wed ({rule('ddl-off-hours')})")
     r.add_argument(
-        "--timezone", default="UTC", help="IANA time zone of the business hours, e.g. Europe/Paris (default UTC)"
+        "--timezone", help=f"IANA time zone of the business hours, e.g. Europe/Paris ({rule('ddl-off-hours')})"
     )
     r.add_argument(
-        "--burst-failures", type=int, default=5, help="failed logins from one client that make a burst (default 5)"
+        "--burst-failures", type=int, help=f"failed logins from one client that make a burst ({rule('brute-force')})"
     )
-    r.add_argument("--burst-window", type=int, default=60, help="…within this many seconds (default 60)")
+    r.add_argument("--burst-window", type=int, help=f"…within one window of this many seconds ({rule('brute-force')})")
+    r.add_argument(
+        "--new-client-days",
+        type=int,
+        help=f"a client is new when it sent nothing in this many days before the period ({rule('new-client')})",
+    )
     r.add_argument("--index-prefix", help="overrides RDSAUDIT_INDEX_PREFIX")
     r.add_argument("--page-size", type=int, default=1000, help="documents or buckets per request (default 1000)")
     r.add_argument(
@@ -74,31 +80,38 @@ def _verify(path: str) -> int:
     return 0
 
 
-def _options(args: argparse.Namespace) -> Any:
-    from handler.read.period import BusinessHours, load_zone, make_period, parse_days, parse_hours
-    from handler.read.privileged import DEFAULT_PRIVILEGED
+def _options(args: argparse.Namespace, detections: str) -> Any:
+    """`detections`: RDSAUDIT_DETECTIONS as read, the detect job's overrides; flags win over them."""
+    from handler.detect.catalog import load_catalog
+    from handler.read.period import make_period
     from handler.report.model import ReportOptions
+    from handler.report.rules import report_rules
 
     for option, value, low in (
         ("--burst-failures", args.burst_failures, 2),
         ("--burst-window", args.burst_window, 1),
+        ("--new-client-days", args.new_client_days, 1),
         ("--page-size", args.page_size, 1),
         ("--top", args.top, 1),
     ):
-        if value < low:
+        if value is not None and value < low:
             raise ValueError(f"{option} must be at least {low}, got {value}")
-    start, end = parse_hours(args.business_hours)
-    load_zone(args.timezone)
+    rules = report_rules(
+        load_catalog(detections),
+        burst_failures=args.burst_failures,
+        burst_window=args.burst_window,
+        business_hours=args.business_hours,
+        business_days=args.business_days,
+        timezone=args.timezone,
+        new_client_days=args.new_client_days,
+        privileged_users=tuple(dict.fromkeys(args.privileged_user)),
+    )
     return ReportOptions(
         period=make_period(args.since, args.until),
         clusters=tuple(args.cluster),
         accounts=_accounts(args.account),
         regions=tuple(args.region),
-        privileged_users=tuple(dict.fromkeys(args.privileged_user)) or DEFAULT_PRIVILEGED,
-        privileged_from_option=bool(args.privileged_user),
-        hours=BusinessHours(start, end, parse_days(args.business_days), args.timezone),
-        burst_failures=args.burst_failures,
-        burst_window_seconds=args.burst_window,
+        rules=rules,
         page_size=args.page_size,
     )
 
@@ -119,14 +132,14 @@ def run(args: argparse.Namespace) -> int:
         return _verify(args.verify)
     if not (args.since and args.until):
         raise UsageError("--since and --until are required (or --verify FILE)")
+    settings = settings_for(args)
     try:
-        options = _options(args)
+        options = _options(args, settings.detections)
     except ValueError as e:
         raise UsageError(str(e)) from None
     fmt = args.format or _format_of(args.out)
     if args.out and args.out != "-" and not args.format and Path(args.out).suffix.lower() not in _SUFFIXES:
         raise UsageError(f"--out {args.out}: the report is written as HTML (.html), JSON (.json) or Markdown (.md)")
-    settings = settings_for(args)
     out = args.out or f"rdsaudit-report-{args.since[:10]}-{args.until[:10]}.{fmt}"
     text = produce(settings, options, fmt, args.top, runtime_for(args).client)
     if out == "-":

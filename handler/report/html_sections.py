@@ -45,7 +45,10 @@ def failed_logins(f: dict[str, Any], top: int) -> str:
             numeric=[1],
         )
     )
-    parts.append(f"</div></div><h3 id='bursts'>Bursts</h3><p>Rule: {e(f['bursts']['rule'])}.</p>")
+    parts.append(
+        f"</div></div><h3 id='bursts'>Bursts</h3><p>{e(f['bursts']['definition'])}. "
+        f"{e(labels.rule(f['bursts']['rule']))}</p>"
+    )
     parts.append(
         table(
             ["client", "first (UTC)", "last (UTC)", "failures", "users tried", "instances"],
@@ -68,7 +71,7 @@ def failed_logins(f: dict[str, Any], top: int) -> str:
 
 def privileged(p: dict[str, Any]) -> str:
     active = [u for u in p["users"] if u["events"]]
-    parts = []
+    parts = [f"<p>{e(labels.rule(p['rule']))}</p>"]
     if active:
         parts.append(
             figure(
@@ -143,7 +146,8 @@ def privileged_sessions(p: dict[str, Any]) -> str:
 def outside_hours(o: dict[str, Any], top: int) -> str:
     parts = [
         f"<p>Business hours: {e(o['business_hours'])}. {o['events']:,} events outside them, including "
-        f"{o['account_changes']:,} account or privilege changes and {o['schema_changes']:,} schema changes.</p>"
+        f"{o['account_changes']:,} account or privilege changes and {o['schema_changes']:,} schema changes. "
+        f"{e(labels.rule(o['rule']))}</p>"
     ]
     hours = [(f"{h['hour']:02d}", [h["inside"], h["outside"]]) for h in o["by_local_hour"]]
     days = [(d["day"], [d["inside"], d["outside"]]) for d in o["by_local_weekday"]]
@@ -170,7 +174,7 @@ def outside_hours(o: dict[str, Any], top: int) -> str:
 
 
 def new_clients(n: dict[str, Any]) -> str:
-    prev = n["previous_period"]
+    back = n["lookback"]
     rows = [
         [
             txt(c["client"]),
@@ -184,9 +188,9 @@ def new_clients(n: dict[str, Any]) -> str:
     ]
     return (
         f"<p>{len(n['new']):,} of the {n['clients_in_period']:,} clients of the period sent nothing in the "
-        f"previous period ({e(labels.when(prev['since']))} — {e(labels.when(prev['until']))}, "
-        f"{n['clients_in_previous_period']:,} clients). Clients are compared as stored (a host with a port is "
-        "another client).</p>"
+        f"{back['days']:,} days before it ({e(labels.when(back['since']))} — {e(labels.when(back['until']))}, "
+        f"{n['clients_in_lookback']:,} clients). Clients are compared as stored (a host with a port is "
+        f"another client). {e(labels.rule(n['rule']))}</p>"
         + table(
             ["client", "first seen (UTC)", "last seen (UTC)", "events", "failed logins", "users"], rows, numeric=[3, 4]
         )

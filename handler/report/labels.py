@@ -16,6 +16,18 @@ TITLES = {
 }
 
 
+def rule(note: dict[str, Any]) -> str:
+    """Which detection rule a section follows and with what: `Detection rule brute-force: threshold 10, …`."""
+
+    def value(v: Any) -> str:
+        return ", ".join(v) if isinstance(v, list) else str(v)
+
+    params = "; ".join(f"{name} {value(v)}" for name, v in note["parameters"].items())
+    flags = sorted({f for f in note["set_by"].values() if f != "catalog"})
+    source = "the detection catalog (with RDSAUDIT_DETECTIONS)" + (f"; set by {', '.join(flags)}" if flags else "")
+    return f"Detection rule {note['id']}: {params} (from {source})."
+
+
 SESSIONS_LEAD = (
     "Each session (one connection from login to logout) in which a privileged account had an event in the period "
     "(RDS's own rdsadmin only when it changed accounts or privileges), once, newest first. Its timeline: the "

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handler.read.period import BusinessHours, Period
-from handler.read.privileged import DEFAULT_PRIVILEGED
 from handler.read.reader import Paging
+from handler.report.rules import ReportRules, shipped
 
 Row = dict[str, Any]
-OFFICE_HOURS = BusinessHours(8, 18, frozenset(range(5)), "UTC")  # 08:00–18:00, Monday to Friday
 NO_PAGING = Paging("search_after", "")
 
 
@@ -20,12 +19,17 @@ class ReportOptions:
     clusters: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()  # AWS account ids (`owner`)
     regions: tuple[str, ...] = ()
-    privileged_users: tuple[str, ...] = DEFAULT_PRIVILEGED
-    privileged_from_option: bool = False  # True: the names came from --privileged-user, not the defaults
-    hours: BusinessHours = OFFICE_HOURS
-    burst_failures: int = 5
-    burst_window_seconds: int = 60
+    # bursts, business hours, new clients' look-back and privileged users: the detection rules' (handler/report/rules)
+    rules: ReportRules = field(default_factory=shipped)
     page_size: int = 1000
+
+    @property
+    def hours(self) -> BusinessHours:
+        return self.rules.hours
+
+    @property
+    def privileged_users(self) -> tuple[str, ...]:
+        return self.rules.privileged_users
 
 
 @dataclass
@@ -47,7 +51,7 @@ class Raw:
     failed_series: list[tuple[int, int]] = field(default_factory=list)  # (bucket start, epoch ms; count)
     failed_by_user: list[tuple[str | None, int]] = field(default_factory=list)
     failed_by_client: list[tuple[str | None, int]] = field(default_factory=list)
-    burst_candidates: list[Row] = field(default_factory=list)  # failed logins in windows that may hold a burst
+    bursts: list[Row] = field(default_factory=list)  # rule brute-force's findings in the scope, oldest first
     privileged_names: list[tuple[str, str]] = field(default_factory=list)  # (user, why)
     privileged_ops: list[tuple[str, str | None, int, str, str]] = field(
         default_factory=list
@@ -58,7 +62,7 @@ class Raw:
     clients_now: list[tuple[str, str | None, int, str, str]] = field(
         default_factory=list
     )  # client, user, n, first, last
-    clients_before: set[str] = field(default_factory=set)
+    clients_before: set[str] = field(default_factory=set)  # clients seen in the new-client rule's look-back
     statement_counts: list[tuple[str | None, str, int, int]] = field(default_factory=list)  # user, hash, n, failed
     statement_texts: dict[str, str] = field(default_factory=dict)  # fingerprint hash → fingerprint
     statements_without_fingerprint: int = 0  # QUERY events of indices written before fingerprints

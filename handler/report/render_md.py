@@ -128,7 +128,7 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
         "",
         *_table(["user", "failures"], _limited(f["by_user"], top, "user", "failures")),
         *_table(["client", "failures"], _limited(f["by_client"], top, "client", "failures")),
-        f"Bursts ({f['bursts']['rule']}):",
+        f"Bursts ({f['bursts']['definition']}). {labels.rule(f['bursts']['rule'])}",
         "",
         *_table(
             ["client", "first (UTC)", "last (UTC)", "failures", "users tried"],
@@ -144,6 +144,8 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
             ),
         ),
         f"## {t['privileged_activity']}",
+        "",
+        labels.rule(p["rule"]),
         "",
         *_table(
             [
@@ -208,13 +210,15 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
         f"## {t['outside_business_hours']}",
         "",
         f"Business hours: {o['business_hours']}. {o['events']:,} events outside them, including "
-        f"{o['account_changes']:,} account or privilege changes and {o['schema_changes']:,} schema changes.",
+        f"{o['account_changes']:,} account or privilege changes and {o['schema_changes']:,} schema changes. "
+        + labels.rule(o["rule"]),
         "",
         *_table(["user", "events outside business hours"], _limited(o["by_user"], top, "user", "events")),
         f"## {t['new_clients']}",
         "",
-        f"{len(n['new']):,} of the {n['clients_in_period']:,} clients of the period sent nothing in the previous "
-        f"period ({labels.when(n['previous_period']['since'])} — {labels.when(n['previous_period']['until'])}).",
+        f"{len(n['new']):,} of the {n['clients_in_period']:,} clients of the period sent nothing in the "
+        f"{n['lookback']['days']:,} days before it ({labels.when(n['lookback']['since'])} — "
+        f"{labels.when(n['lookback']['until'])}). " + labels.rule(n["rule"]),
         "",
         *_table(
             ["client", "first seen (UTC)", "last seen (UTC)", "events", "failed logins", "users"],

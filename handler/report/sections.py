@@ -7,11 +7,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from handler.detect import bursts
 from handler.read.events import SAVED_SEARCHES, lucene
 from handler.read.period import DAY_NAMES, bucket_starts, iso, parse_timestamp, series_interval
 from handler.report.model import Raw, ReportOptions, Row
 from handler.report.privileged import privileged_section, sessions_section
+from handler.report.rules import SECTIONS
 from handler.report.statements import top_statements
 from handler.transforms.sql_secrets import mask_sql
 
@@ -28,7 +28,7 @@ def build_data(
         "account_changes": table(raw.account_rows, options),
         "schema_changes": table(raw.schema_rows, options),
         "failed_logins": failed_logins(raw, options),
-        "privileged_activity": privileged_section(raw),
+        "privileged_activity": {"rule": options.rules.note("privileged"), **privileged_section(raw)},
         "privileged_sessions": sessions_section(raw),
         "outside_business_hours": outside_hours(raw, options),
         "new_clients": new_clients(raw, options),
@@ -78,8 +78,14 @@ def coverage(
         "definitions": {section: lucene(section) for section in SAVED_SEARCHES},
         "settings": {
             "business_hours": options.hours.describe(),
-            "burst": {"failures": options.burst_failures, "window_seconds": options.burst_window_seconds},
+            "burst": {
+                "failures": options.rules.burst_failures,
+                "window_seconds": options.rules.burst_window_seconds,
+            },
+            "new_client_days": options.rules.new_client_days,
             "privileged_users": list(options.privileged_users),
+            # each section's detection rule, its parameters and where each came from (catalog or a flag)
+            "rules": {section: options.rules.note(section) for section in SECTIONS},
         },
     }
 
@@ -120,7 +126,6 @@ def failed_logins(raw: Raw, options: ReportOptions) -> dict[str, Any]:
     series = [{"start": iso(s), "count": counts.pop(iso(s), 0)} for s in bucket_starts(options.period, interval)]
     if counts:  # cannot happen unless the engine buckets differently; never hide a count
         raise ValueError(f"failed-login buckets outside the series: {sorted(counts)}")
-    found = bursts.find_bursts(raw.burst_candidates, options.burst_window_seconds, options.burst_failures)
     return {
         "total": raw.failed_total,
         "distinct_users": sum(1 for u, _ in raw.failed_by_user if u is not None),
@@ -129,9 +134,10 @@ def failed_logins(raw: Raw, options: ReportOptions) -> dict[str, Any]:
         "by_user": _ranked(raw.failed_by_user, "user"),
         "by_client": _ranked(raw.failed_by_client, "client"),
         "bursts": {
-            "rule": f"{options.burst_failures} or more failures from one client "
-            f"within {options.burst_window_seconds} s",
-            "list": found,
+            "rule": options.rules.note("bursts"),
+            "definition": f"{options.rules.burst_failures} or more failures from one client within one window of "
+            f"{options.rules.burst_window_seconds} s (aligned, as rdsaudit detect's findings)",
+            "list": raw.bursts,
         },
     }
 
@@ -150,6 +156,7 @@ def outside_hours(raw: Raw, options: ReportOptions) -> dict[str, Any]:
             by_user[user] += count
     users = sorted(by_user.items(), key=lambda p: (-p[1], p[0] is None, p[0] or ""))
     return {
+        "rule": options.rules.note("outside_business_hours"),
         "business_hours": options.hours.describe(),
         "events": sum(by_user.values()),
         "by_user": [{"user": u, "events": n} for u, n in users],
@@ -167,7 +174,10 @@ def outside_hours(raw: Raw, options: ReportOptions) -> dict[str, Any]:
 def new_clients(raw: Raw, options: ReportOptions) -> dict[str, Any]:
     failures = {c: n for c, n in raw.failed_by_client if c is not None}
     clients: dict[str, dict[str, Any]] = {}
+    rule, catalog = options.rules.rule("new_clients"), options.rules.catalog
     for client, user, count, first, last in raw.clients_now:
+        if catalog.skips(rule, user, client, None):  # the rule's allow list and internal accounts, as detect's
+            continue
         entry = clients.setdefault(
             client, {"client": client, "events": 0, "first_seen": first, "last_seen": last, "users": []}
         )
@@ -183,8 +193,9 @@ def new_clients(raw: Raw, options: ReportOptions) -> dict[str, Any]:
         new.append(entry)
     new.sort(key=lambda e: (e["first_seen"], e["client"]))
     return {
-        "previous_period": options.period.previous().as_dict(),
+        "rule": options.rules.note("new_clients"),
+        "lookback": {**options.rules.lookback(options.period).as_dict(), "days": options.rules.new_client_days},
         "clients_in_period": len(clients),
-        "clients_in_previous_period": len(raw.clients_before),
+        "clients_in_lookback": len(raw.clients_before),
         "new": new,
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.read.period import Period
-from handler.read.privileged import DEFAULT_PRIVILEGED
+from handler.read.privileged import configured_privileged
 from handler.read.queries import Query, Scope, all_of
 from handler.read.reader import Reader
 from handler.sessions.bounds import FIELDS, bounds_of, earliest, pair_query
@@ -94,13 +94,14 @@ def list_sessions(
     period: Period,
     clusters: Sequence[str] = (),
     filters: Filters = Filters(),
-    privileged_users: Iterable[str] = DEFAULT_PRIVILEGED,
+    privileged_users: Iterable[str] | None = None,
     gap_minutes: int = GAP_MINUTES,
     having: Query | None = None,
 ) -> list[SessionSummary]:
     """Every session with an event in the period (and the clusters), newest first; with `having`, only the
-    sessions with an event in the period that matches it (the report's privileged sessions)."""
-    privileged = tuple(privileged_users)
+    sessions with an event in the period that matches it (the report's privileged sessions). Privileged users:
+    default, the shipped catalog's (handler/read/privileged.py); a caller with RDSAUDIT_DETECTIONS passes its own."""
+    privileged = tuple(configured_privileged() if privileged_users is None else privileged_users)
     query = Scope(period, clusters).query()
     if having is not None:
         return _having(reader, period, all_of(query, having), filters, privileged, gap_minutes)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from handler.read.period import iso
-from handler.read.privileged import DEFAULT_PRIVILEGED
+from handler.read.privileged import configured_privileged
 from handler.read.reader import Reader
 from handler.sessions.bounds import anchor, bounds_of
 from handler.sessions.gaps import GAP_MINUTES
@@ -28,7 +28,7 @@ def find_session(
     connid: int,
     at: datetime | str | None = None,
     *,
-    privileged_users: Iterable[str] = DEFAULT_PRIVILEGED,
+    privileged_users: Iterable[str] | None = None,
     gap_minutes: int = GAP_MINUTES,
 ) -> SessionSummary | None:
     """The summary of the session of `server`'s connection `connid` that holds the moment `at` (a datetime or a
@@ -37,4 +37,5 @@ def find_session(
     bounds = find_bounds(reader, server, connid, at)
     if bounds is None:
         return None
-    return summarise_one(reader, bounds, privileged_users, gap_minutes=gap_minutes)
+    users = configured_privileged() if privileged_users is None else privileged_users
+    return summarise_one(reader, bounds, users, gap_minutes=gap_minutes)

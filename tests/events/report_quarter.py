@@ -138,7 +138,8 @@ def records(seed: int = 18) -> list[Rec]:
     return recs
 
 
-# (client, first failure, gap in seconds, failures): bursts are 5+ failures within 60 s
+# (client, first failure, gap in seconds, failures): bursts are 5+ failures within 60 s (the test's --burst-failures
+# and --burst-window; each burst lies inside one aligned minute, so it is one brute-force finding)
 BURSTS = [
     ("203.0.113.7", datetime(2026, 8, 15, 2, 10, 0, 250000, UTC), 3.5, 12),
     ("198.51.100.23", datetime(2026, 9, 2, 23, 0, 0, tzinfo=UTC), 3.0, 6),
@@ -221,7 +222,7 @@ def answers(recs: list[Rec]) -> dict[str, Any]:
     failed = [r for r in now if r.op == "FAILED_CONNECT"]
     account = [r for r in now if r.op == "QUERY" and r.sql.lower().startswith(ACCOUNT_VERBS)]
     schema = [r for r in now if r.op in ("CREATE", "DROP", "ALTER") or r.sql.lower().startswith(DDL_VERBS)]
-    privileged = {"admin", "root", "rdsadmin"} | {r.user for r in account}
+    privileged = {"admin", "root"} | {r.user for r in account}  # detection rule privileged-remote's default users
     clients_now = {r.client for r in now if r.client}
     return {
         "documents": len(now),

@@ -222,7 +222,7 @@ def answer(rs: list[Rec], live: bool) -> dict[str, Any]:
         "schema_changes": [(iso(r.stored_at), r.op, r.obj) for r in rs if _schema(r)],
         "tables": [{"table": t, "events": n} for t, n in sorted(tables.items(), key=lambda kv: (-kv[1], kv[0]))],
         "login_failed": any(r.op == "FAILED_CONNECT" for r in rs),
-        "privileged": bool(changes) or bool({"admin", "root", "rdsadmin"} & set(users)),
+        "privileged": bool(changes) or bool({"admin", "root"} & set(users)),  # privileged-remote's users
         "key": f"{first.server}/{first.connid}/{iso(first.stored_at)}",
     }
 

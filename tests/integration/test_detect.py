@@ -118,3 +118,40 @@ def test_late_data_inside_the_overlap_is_found_once_later_data_by_an_explicit_ru
         job.period_for(runtime, None, None, now + timedelta(minutes=20))[0].since
         == now + timedelta(minutes=15) - job.OVERLAP
     )
+
+
+def _moment(stamp: str) -> str:
+    return iso(parse_timestamp(stamp))
+
+
+def test_the_reports_bursts_are_the_brute_force_findings(
+    detecting: Forwarder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rdsaudit report` on the planted-incident workload, with the overrides `rdsaudit detect` reads
+    (RDSAUDIT_DETECTIONS: brute-force allows 198.51.100.0/24): its bursts are exactly detect's brute-force findings
+    (client, count, first and last time), the midnight one whole, the near-miss, the allowed client and the
+    internal account's failures left out by both."""
+    from handler.cli.main import main
+
+    workload = w.build()
+    _index(detecting, workload.lines)
+    found = job.run(build_runtime(Settings.from_env()), w.SINCE, w.UNTIL, now=w.UNTIL).findings
+    brute = sorted(
+        (f["client"], f["count"], _moment(f["first"]), _moment(f["last"])) for f in found if f["rule"] == "brute-force"
+    )
+    assert [c for c, *_ in brute] == ["203.0.113.10", "203.0.113.11"]  # the two planted, as test above
+    capsys.readouterr()  # the forwarder's log lines
+    assert main(["report", "--since", iso(w.SINCE), "--until", iso(w.UNTIL), "--format", "json", "--out", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)["data"]
+    bursts = data["failed_logins"]["bursts"]
+    assert (
+        sorted((b["client"], b["failures"], _moment(b["first"]), _moment(b["last"])) for b in bursts["list"]) == brute
+    )
+    assert brute[0][1] == 10 and brute[0][2] < iso(w.D) <= brute[0][3]  # across midnight: two daily indices, one
+    assert bursts["rule"]["id"] == "brute-force"
+    assert bursts["rule"]["parameters"] == {"threshold": 10, "window_seconds": 300}
+    # the other sections follow their rules too, and say so
+    assert data["new_clients"]["lookback"]["days"] == 30 and data["new_clients"]["rule"]["id"] == "new-client"
+    assert data["outside_business_hours"]["rule"]["parameters"]["business_hours"] == "08-18"
+    privileged = data["privileged_activity"]["users"]
+    assert {u["user"] for u in privileged if u["why"] == "rule privileged-remote"} == {"admin", "root"}

@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 from handler import app
+from handler.detect.catalog import load_catalog
 from handler.read.events import saved_search
-from handler.read.period import BusinessHours, Period, iso, outside_intervals, parse_days, parse_time
+from handler.read.period import Period, iso, outside_intervals, parse_time
 from handler.read.queries import Scope, between, term
 from handler.report.build import make_report, render
 from handler.report.model import ReportOptions
+from handler.report.rules import report_rules
 from tests.events import report_quarter as q
 from tests.integration import chromium
 from tests.integration.conftest import FakeContext, Forwarder
@@ -30,11 +32,16 @@ pytestmark = pytest.mark.integration
 
 PAGE = 7
 URL = "http://127.0.0.1:9200"
-OPTIONS = ReportOptions(
-    period=Period(q.SINCE, q.UNTIL),
-    hours=BusinessHours(*q.HOURS, parse_days("mon-fri"), q.ZONE),
-    page_size=PAGE,
+# as on the command line: the generator's bursts (5 in 60 s), business hours and a look-back of the previous quarter
+RULES = report_rules(
+    load_catalog(""),
+    burst_failures=5,
+    burst_window=60,
+    business_hours=f"{q.HOURS[0]:02d}-{q.HOURS[1]:02d}",
+    timezone=q.ZONE,
+    new_client_days=(q.SINCE - q.PREVIOUS).days,
 )
+OPTIONS = ReportOptions(period=Period(q.SINCE, q.UNTIL), rules=RULES, page_size=PAGE)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +146,8 @@ def check_exact(client: Any, prefix: str, report: dict[str, Any], known: dict[st
     n = d["new_clients"]
     assert [c["client"] for c in sorted(n["new"], key=lambda c: c["client"])] == known["new_clients"]
     assert len(n["new"]) > PAGE
-    previous = OPTIONS.period.previous()
+    previous = OPTIONS.rules.lookback(OPTIONS.period)
+    assert previous == OPTIONS.period.previous() and n["lookback"]["days"] == 92
     for cl in n["new"]:
         assert cl["events"] == count(term("client", cl["client"])) == known["clients"][cl["client"]]
         assert count(term("client", cl["client"]), period=previous) == 0

@@ -24,6 +24,7 @@ Q3 = ["report", "--since", "2026-07-01", "--until", "2026-10-01"]
         ([*Q3, "--business-days", "weekdays"], "business days must be day names"),
         ([*Q3, "--timezone", "Mars/Olympus"], "unknown time zone"),
         ([*Q3, "--burst-failures", "1"], "--burst-failures must be at least 2, got 1"),
+        ([*Q3, "--new-client-days", "0"], "--new-client-days must be at least 1, got 0"),
         ([*Q3, "--top", "0"], "--top must be at least 1, got 0"),
         ([*Q3, "--out", "r.pdf"], "--out r.pdf: the report is written as HTML"),
         ([*Q3, "--index-prefix", "UPPER"], "not a valid index prefix"),

@@ -8,16 +8,20 @@ from typing import Any
 
 import pytest
 
-from handler.read.period import BusinessHours, Period
+from handler.detect.catalog import load_catalog
+from handler.read.period import Period
 from handler.read.reader import Paging, parse_engine
 from handler.report.build import public_endpoint, render
 from handler.report.integrity import digest, envelope, verify
 from handler.report.model import Raw, ReportOptions
 from handler.report.render_md import sparkline
+from handler.report.rules import report_rules
 from handler.report.sections import build_data
 
 PERIOD = Period(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 7, 4, tzinfo=UTC))  # three days: hourly series
-OPTIONS = ReportOptions(period=PERIOD, hours=BusinessHours(8, 18, frozenset(range(5)), "Europe/Paris"))
+# the catalog's rules, business hours in Paris and a 3-day look-back as if set on the command line
+RULES = report_rules(load_catalog(""), timezone="Europe/Paris", new_client_days=3)
+OPTIONS = ReportOptions(period=PERIOD, rules=RULES)
 MS = int(PERIOD.since.timestamp() * 1000)
 HOUR = 3_600_000
 NASTY = "GRANT ALL ON `x|y`.* TO 'a'@'%' -- </script><script>alert(1)</script> | pipes"
@@ -58,6 +62,16 @@ def raw() -> Raw:
         failed_series=[(MS + 5 * HOUR, 2), (MS + 30 * HOUR, 1)],
         failed_by_user=[("root", 2), (None, 1)],
         failed_by_client=[("203.0.113.7", 3)],
+        bursts=[
+            {
+                "client": "203.0.113.7",
+                "first": "2026-07-01T05:00:00.000Z",
+                "last": "2026-07-01T05:00:01.000Z",
+                "failures": 2,
+                "users": ["root"],
+                "instances": ["prod-1"],
+            }
+        ],
         privileged_names=[("admin", "default"), ("dba", "ran account or privilege statements")],
         privileged_ops=[
             ("dba", "QUERY", 2, "2026-07-01T06:30:00.000Z", "2026-07-02T06:30:00.000Z"),
@@ -70,6 +84,7 @@ def raw() -> Raw:
             ("10.0.0.1", "dba", 3, "2026-07-01T06:29:00.000Z", "2026-07-02T06:30:00.000Z"),
             ("203.0.113.7", "root", 2, "2026-07-01T05:00:00.000Z", "2026-07-01T05:00:01.000Z"),
             ("203.0.113.7", None, 1, "2026-07-02T06:00:00.000Z", "2026-07-02T06:00:00.000Z"),
+            ("10.0.0.9", "rdsadmin", 5, "2026-07-01T01:00:00.000Z", "2026-07-01T02:00:00.000Z"),  # internal: skipped
         ],
         clients_before={"10.0.0.1"},
     )
@@ -116,6 +131,30 @@ def test_sections() -> None:
     assert [(c["client"], c["events"], c["failed_logins"], c["first_seen"]) for c in n["new"]] == [
         ("203.0.113.7", 3, 3, "2026-07-01T05:00:00.000Z")
     ]
+    assert n["lookback"] == {"since": "2026-06-28T00:00:00Z", "until": "2026-07-01T00:00:00Z", "days": 3}
+    assert n["clients_in_period"] == 2  # rdsadmin's client is not counted: the rule excludes internal accounts
+
+
+def test_each_section_states_its_rule_and_where_its_parameters_came_from() -> None:
+    d = data()
+    bursts = d["failed_logins"]["bursts"]
+    assert bursts["rule"]["id"] == "brute-force" and bursts["list"][0]["client"] == "203.0.113.7"
+    assert bursts["rule"]["parameters"] == {"threshold": 10, "window_seconds": 300}
+    assert bursts["rule"]["set_by"] == {"threshold": "catalog", "window_seconds": "catalog"}
+    hours = d["outside_business_hours"]["rule"]
+    assert hours["id"] == "ddl-off-hours" and hours["set_by"]["timezone"] == "--timezone"
+    assert hours["parameters"] == {"business_hours": "08-18", "business_days": "mon-fri", "timezone": "Europe/Paris"}
+    assert d["new_clients"]["rule"]["parameters"] == {"lookback_days": 3}
+    assert d["privileged_activity"]["rule"]["parameters"] == {"users": ["admin", "root"]}
+    assert set(d["coverage"]["settings"]["rules"]) == {"bursts", "outside_business_hours", "new_clients", "privileged"}
+    md, html = render(envelope(d), "md"), render(envelope(d), "html")
+    for text in (md, html):
+        assert "Detection rule brute-force: threshold 10; window_seconds 300 (from the detection catalog" in text
+        assert (
+            "Detection rule ddl-off-hours: business_hours 08-18; business_days mon-fri; timezone Europe/Paris" in text
+        )
+        assert "set by --timezone" in text and "Detection rule new-client: lookback_days 3" in text
+        assert "Detection rule privileged-remote: users admin, root" in text
 
 
 def test_series_refuses_buckets_it_cannot_place() -> None:
