@@ -17,7 +17,7 @@ from handler import app
 from handler.config import Settings
 from handler.detect import job
 from handler.read.patterns import audit_pattern, findings_pattern
-from handler.read.period import iso
+from handler.read.period import iso, parse_timestamp
 from handler.runtime import build_runtime
 from tests.events import detections as w
 from tests.integration.conftest import Forwarder
