@@ -81,10 +81,12 @@ def test_the_session_of_a_login_after_failures_is_looked_up_at_the_login(monkeyp
     from handler.sessions import lookup
 
     asked: list[tuple[str, int, str]] = []
-    monkeypatch.setattr(lookup, "find_session", lambda reader, server, connid, at: asked.append((server, connid, at)))
+    monkeypatch.setattr(
+        lookup, "find_session", lambda reader, server, connid, at, **_: asked.append((server, connid, at))
+    )
     rule = CATALOG.rule("login-after-failures")
     failures = [_row(n, "FAILED_CONNECT", second="23:25:14", retcode=1045) for n in range(6, 11)]
     (finding,) = logins_after_failures(rule, "carol", "127.0.0.30", failures, [_row(11, "CONNECT")])
     doc = document(finding, now="2026-12-07T23:30:00Z", pattern_id="p", catalog_version=1)
-    job._with_session(None, finding, doc)  # type: ignore[arg-type]
+    job._with_session(None, CATALOG, finding, doc)  # type: ignore[arg-type]
     assert asked == [("vm", 11, "2026-12-07T23:25:16.000Z")]  # the failures' connections hold no event of it
