@@ -74,7 +74,11 @@ def searches(docs: list[tuple[str, dict[str, Any]]], old: bool) -> dict[str, dic
 
 
 def time_interleaved(
-    request: Request, plan: dict[str, tuple[str, dict[str, dict[str, Any]]]], rounds: int, warmup: int
+    request: Request,
+    plan: dict[str, tuple[str, dict[str, dict[str, Any]]]],
+    rounds: int,
+    warmup: int,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """`plan`: variant → (its index, its searches by name), the first variant the base (the old template).
 
@@ -91,9 +95,9 @@ def time_interleaved(
             for variant in order:
                 index, queries = plan[variant]
                 body = {"track_total_hits": True, "size": queries[search].get("size", 10), **queries[search]}
-                start = time.perf_counter()
+                start = clock()
                 resp = request("POST", f"/{index}/_search?request_cache=false", body)
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
                 if r >= warmup:
                     times[variant][search].append(elapsed)
                 hits[variant][search] = resp["hits"]["total"]["value"]
