@@ -31,6 +31,12 @@ def searches(docs: list[tuple[str, dict[str, Any]]], old: bool) -> dict[str, dic
     out: dict[str, dict[str, Any]] = {
         "full text (match sql)": {"query": {"match": {"sql": "customers"}}},
         "phrase (match_phrase sql)": {"query": {"match_phrase": {"sql": "FROM orders"}}},
+        # what Dashboards' Discover asks for a search: the newest 500 hits
+        "Discover: newest 500 of a full-text search": {
+            "size": 500,
+            "sort": [{"@timestamp": "desc"}],
+            "query": {"match": {"sql": "customers"}},
+        },
         "exact statement, short": {"query": {"term": {"sql.keyword": short}}}
         if old
         else {"query": {"term": {"sql_lower": short.lower()}}},
