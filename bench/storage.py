@@ -102,7 +102,7 @@ def variants(engine: Any) -> dict[str, dict[str, Any]]:
 DEFAULT_VARIANTS = ("old", "new", "new-default-codec")
 # Lucene's files by what they hold: where a variant's bytes go
 FILE_KINDS = {
-    "stored fields (_source)": ("fdt", "fdx", "fdm"),
+    "stored fields (_source, _id)": ("fdt", "fdx", "fdm"),
     "terms": ("tim", "tip", "tmd"),
     "postings": ("doc", "pos", "pay"),
     "doc values": ("dvd", "dvm"),
