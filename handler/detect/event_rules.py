@@ -150,7 +150,7 @@ class EventRules:
             elif head.startswith(SELECTS):  # the usual statement: two prefix checks and a substring search
                 if self._dump and head.startswith(DUMP_HEAD):
                     hits.append("dump-session")
-                if self._file and b"file" in text and _into_file(text):
+                if self._file and text.find(b"file") >= 0 and _into_file(text):
                     hits.append("export-to-file")
             if (
                 self._tamper is not None
@@ -168,7 +168,7 @@ class EventRules:
             else:
                 known = False
             if (
-                (mysql >= 0 and self._mysql) or known or (self._others and any(n in text for n in self._others))
+                (mysql >= 0 and self._mysql) or known or (self._others and any(text.find(n) >= 0 for n in self._others))
             ) and sensitive.statement(text, db):
                 hits.append("sensitive-access")
         return hits
