@@ -109,10 +109,10 @@ def audit_document(rec: AuditRecord, ctx: Context, *, mask: bool = True) -> dict
                 del doc[name]
     if rec.obj:
         masked = mask_sql(rec.obj)
-        doc["sql"] = masked if mask else rec.obj
-        doc["sql_lower"] = doc["sql"][:SQL_LOWER_CHARS].lower()
+        stored = doc["sql"] = masked if mask else rec.obj
+        doc["sql_lower"] = stored[:SQL_LOWER_CHARS].lower()
         if operation in TABLE_OPERATIONS:
-            doc["table"] = doc["sql"]
+            doc["table"] = stored
         if operation.startswith("QUERY"):  # QUERY, and MariaDB's QUERY_DDL, QUERY_DML, QUERY_DCL, …
             # of the masked statement even when masking is off: a fingerprint is never a place for a credential
             fp = doc["sql_fingerprint"] = fingerprint(masked)

@@ -60,9 +60,12 @@ def might_hold_secrets(text: str, dialect: Dialect = "mysql") -> bool:
     lowered, mysql = ascii_lowered(text)
     if dialect == "postgresql":  # not on the audit log's path: the keyword anywhere, and URIs
         return b"password" in lowered or b"://" in lowered
-    if b"identified" in lowered or b"rds_" in lowered or (mysql >= 0 and lowered.find(b"mysql://", mysql) >= 0):
+    # bytes.find, not `in`: on CPython 3.11 `needle in lowered` tries the needle as an integer first, and that
+    # costs ~0.2 µs a test, more than the search itself (measured; four tests per statement on the hot path)
+    find = lowered.find
+    if find(b"identified") >= 0 or find(b"rds_") >= 0 or (mysql >= 0 and find(b"mysql://", mysql) >= 0):
         return True
-    if b"authentication_string" in lowered:
+    if find(b"authentication_string") >= 0:
         return True
     # Apps have columns such as password_hash: only the keyword is worth tokenizing for, looked at where it is.
     at, column, joined = lowered.find(b"password"), False, False

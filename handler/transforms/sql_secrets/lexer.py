@@ -41,6 +41,12 @@ def backtick_pattern() -> str:
     return _quoted("`", False)
 
 
+def quoted_pattern(quote: str) -> str:
+    """One kind of `string_pattern`'s literals (`'` or `"`), or with a backtick `backtick_pattern`: it begins with
+    the quote character itself."""
+    return _quoted(quote, quote != "`")
+
+
 # `--` starts a comment only when "followed by at least one whitespace or control character" (MySQL manual,
 # "Comments"; sql_lex.cc tests my_isspace or my_iscntrl on the byte after it, the end of the text included): `--\x01`
 # is a comment, `--x` and `--\xa0` (a byte of a non-ASCII character) are two minus signs, and what follows them is
