@@ -50,14 +50,12 @@ test-engines: $(STAMP)
 demo: $(STAMP) opensearch-up
 	@$(PY) scripts/demo.py
 
-# Headless Chromium (Debian's package) for the report's browser check; ~35 s with apt-get update the first time.
+# Headless Chromium (Debian's package) for the report's browser check; ~35 s the first time (scripts/apt-install.sh).
+# Optional: when it cannot be installed, one line says why and the browser check does not run.
 chromium:
-	@command -v chromium >/dev/null || { \
-		if [[ "$$(id -u)" == 0 ]]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
-		else echo "chromium is missing and installing it needs root: apt-get install chromium"; exit 0; fi; \
-		$$SUDO apt-get update -qq >/dev/null && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
-		echo "could not install chromium (apt-get); the report's browser check will not run"; }
+	@command -v chromium >/dev/null || { why="$$(scripts/apt-install.sh chromium 2>&1 | tail -n 1)"; \
+		command -v chromium >/dev/null || \
+		echo "could not install chromium ($$why); the report's browser check will not run"; }
 
 # MariaDB (Debian's package, with the server_audit plugin) and sysbench for the tests that read the real plugin's
 # lines (tests/integration/mariadb.py); scripts/mariadb.sh starts a private server per run.

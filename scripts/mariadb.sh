@@ -26,19 +26,10 @@ installed() { command -v mariadbd >/dev/null && command -v mariadb-install-db >/
 
 install() {
   installed && return 0
-  local sudo=
-  if [[ "$(id -u)" != 0 ]]; then
-    command -v sudo >/dev/null || { log "mariadb-server and sysbench are missing; installing them needs root: apt-get install mariadb-server sysbench"; exit 1; }
-    sudo=sudo
-  fi
   # Debian's mariadb-server ships server_audit.so itself; the package's own service is not started (policy-rc.d
   # in containers, and our servers never use it anyway).
-  local out; out="$(mktemp)"
-  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends \
-      mariadb-server mariadb-client sysbench; } >"$out" 2>&1; then
-    cat "$out" >&2; rm -f "$out"; log "apt-get install mariadb-server sysbench failed"; exit 1
-  fi
-  rm -f "$out"
+  "$(dirname "$0")/apt-install.sh" --no-install-recommends mariadb-server mariadb-client sysbench \
+    || exit 1  # apt-install.sh said why
   plugin_path >/dev/null || { log "server_audit.so not found in ${PLUGIN_DIRS[*]} after installing mariadb-server"; exit 1; }
 }
 

@@ -6,14 +6,12 @@ template."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.infra.conftest import synth
+from tests.infra.conftest import cfn_lint, synth
 
 CENTRAL = {"rdsaudit:region": "eu-central-1", "rdsaudit:collectRegions": "eu-central-1,eu-west-1"}
 ORG = {**CENTRAL, "rdsaudit:collectFrom": "o-a1b2c3d4e5"}
@@ -223,11 +221,6 @@ def test_wrong_collection_context_is_refused(tmp_path: Path, context: dict[str, 
 @pytest.mark.parametrize("variant", ["org", "member"])
 def test_cfn_lint(tmp_path: Path, variant: str) -> None:
     synth(tmp_path, **(ORG if variant == "org" else MEMBER))
-    paths = [str(p) for p in sorted(tmp_path.glob("*.template.json"))]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", *paths],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    paths = sorted(tmp_path.glob("*.template.json"))
+    assert len(paths) >= 2 if variant == "org" else len(paths) == 1, paths  # every stack's template is linted
+    assert cfn_lint(*paths) == []

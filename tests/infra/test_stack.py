@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import synth
+from tests.infra.conftest import cfn_lint, synth
 
 
 def resources(template: Any, kind: str) -> dict[str, Any]:
@@ -238,15 +236,19 @@ def test_cdk_nag_fails_an_insecure_resource(tmp_path: Path) -> None:
 
 def test_cfn_lint_passes(tmp_path: Path) -> None:
     synth(tmp_path)
-    template = tmp_path / "RdsAudit.template.json"
-    # W3005 (a DependsOn also implied by a GetAtt) is how aws-cdk-lib writes role dependencies: harmless.
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", str(template)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert cfn_lint(tmp_path / "RdsAudit.template.json") == []
+
+
+def test_cfn_lint_finds_a_broken_template(tmp_path: Path) -> None:
+    """The in-process linter is live: an error (a property the resource type does not have) and a warning (an unused
+    parameter) are both findings, as they make the command exit non-zero; W3005 alone is ignored."""
+    broken = {
+        "Parameters": {"Unused": {"Type": "String"}},
+        "Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"NoSuchProperty": 1}}},
+    }
+    (tmp_path / "broken.template.json").write_text(json.dumps(broken))
+    findings = cfn_lint(tmp_path / "broken.template.json")
+    assert any("E3002" in f for f in findings) and any("W2001" in f for f in findings), findings
 
 
 def test_activity_streams_consumer(tmp_path: Path) -> None:

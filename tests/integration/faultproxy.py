@@ -8,6 +8,7 @@ Each request to `/_bulk` takes the next fault from a script; other requests pass
   ("reset_after",)              forward (the node indexes), then close without answering
   ("delay", seconds)            wait, then forward
   ("max_bytes", limit)          413 when the body is larger than `limit`, else forward
+  ("hold", event)               wait until `event` is set (the test's cue), then forward; `holding` is set meanwhile
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class FaultProxy:
         self.deadline = time.monotonic() + max_seconds
         self.seen: list[tuple[str, str, int]] = []  # (method, path, fault kind) of every request
         self.in_flight = 0  # requests received and not yet answered (a delayed one may still reach the node)
+        self.holding = threading.Event()  # set once a ("hold", ...) request is waiting for its cue
         self._lock = threading.Lock()
         proxy = self
 
@@ -101,6 +103,8 @@ class FaultProxy:
         elif kind == "delay":
             time.sleep(fault[1])
             self._relay(h, *self._forward(h, body))
+        elif kind == "hold":
+            self._hold(h, body, fault[1])
         elif kind == "max_bytes":
             if len(body) > fault[1]:
                 self._answer(h, 413, b'{"error":"Request Entity Too Large"}')
@@ -110,6 +114,18 @@ class FaultProxy:
             self._items(h, body, fault[1], fault[2])
         else:
             self._relay(h, *self._forward(h, body))
+
+    def _hold(self, h: BaseHTTPRequestHandler, body: bytes, cue: threading.Event) -> None:
+        self.holding.set()
+        if not cue.wait(max(0.0, self.deadline - time.monotonic())):
+            raise RuntimeError("fault proxy: a held request was never released")
+        # Forwarded even when the client has gone meanwhile (interrupted): a request already sent may still reach
+        # the node, which is what a rerun must cope with. Its answer then has nowhere to go.
+        answer = self._forward(h, body)
+        try:
+            self._relay(h, *answer)
+        except (BrokenPipeError, ConnectionResetError):
+            h.close_connection = True
 
     def _forward(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, bytes, str]:
         conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)

@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -480,31 +481,48 @@ def test_restart_ignores_the_checkpoint(world: Case) -> None:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_says_how_far_it_got_and_a_rerun_resumes(world: Case, workers: str) -> None:
+    from tests.integration.faultproxy import FaultProxy
+
     lines = audit_lines(30_000, seed=22)
     src = world.tmp / "in"
     src.mkdir()
     for i in range(2):
         (src / f"part-{i}.log.gz").write_bytes(gzip.compress(("\n".join(lines[i::2]) + "\n").encode()))
     argv = ["backfill", "--workers", workers, "--segment-events", "500", str(src)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "handler", *argv],
-        env=world.environment(),
-        cwd=world.tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    give_up = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < give_up and not recorded(world):
-        time.sleep(0.05)
-    assert proc.poll() is None, "finished before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
-    line = one_line(stderr.replace("\r", "\n").split("\n")[-2] + "\n" if "\r" in stderr else stderr)
-    assert line.startswith("rdsaudit backfill: interrupted: ") and "rerun the same command to resume" in line
-    assert 0 < world.docs() < len(lines)
-    assert world.run(*argv).returncode == 0
+    released = threading.Event()
+    # The first bulk requests (4 segments of 500 of the 60) pass, so their positions are reported; every later one is
+    # held until Ctrl-C has been sent. However fast the machine, the run is then mid-work when it is interrupted.
+    with FaultProxy(OPENSEARCH_URL, [("pass",)] * 4, max_requests=1_000, max_seconds=600) as proxy:
+        proxy.default = ("hold", released)
+        env = {"OPENSEARCH_URL": proxy.url}  # the rerun too: the endpoint is part of the checkpoint's identity
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "handler", *argv],
+            env=world.environment(env),
+            cwd=world.tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            give_up = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < give_up and not proxy.holding.wait(0.05):
+                pass
+            assert proxy.holding.is_set() and proc.poll() is None, "no bulk request was held mid-run"
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            released.set()  # what was held reaches the node now, after the run stopped, as a late request can
+        proxy.wait_idle()
+        assert proc.returncode == 130, stderr
+        line = one_line(stderr.replace("\r", "\n").split("\n")[-2] + "\n" if "\r" in stderr else stderr)
+        assert line.startswith("rdsaudit backfill: interrupted: ") and "rerun the same command to resume" in line
+        assert recorded(world), line  # the positions of the segments written before the hold are kept
+        assert 2_000 <= world.docs() < len(lines)
+        again = world.run(*argv, env=env)
+        assert again.returncode == 0, again.stderr
+        assert " resumed after the " in again.stdout, again.stdout
     assert world.docs() == len(lines)
 
 
