@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from handler.config import Settings
-from handler.detect.notify.lease import LEASE, LOST, Lease
+from handler.detect.notify.lease import LEASE, LOST, SKEW, Lease
 from handler.detect.notify.run import BEFORE_ENABLED, Notifier, Summary
 from handler.read.period import iso
 from handler.runtime import build_runtime
@@ -145,6 +145,35 @@ def test_the_lease_taken_expired_and_stolen(notifying: Any, monkeypatch: Any) ->
     assert not slow.release()
     assert lease_doc(ch)["lease"]["holder"] == "thief"
     assert thief.release()
+
+
+def test_a_lease_expiring_further_ahead_than_any_holder_writes_is_taken_with_a_warning(
+    notifying: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    """A lease written years ahead (forged, or a corrupt clock) would refuse every run: no holder writes one further
+    than LEASE ahead, so it is taken over and the takeover logged as a WARNING naming its holder. A live holder
+    whose clock runs a little ahead of ours (within SKEW) keeps its lease."""
+    ch = notifying
+    _topic_up(ch)
+    only(ch, monkeypatch, "sns")
+    ch.put("f", client_finding(1, NOW - timedelta(hours=1)))
+    state = f"{ch.prefix}-findings-state"
+    skewed = {"holder": "ahead", "since": at(NOW), "renewed_at": at(NOW), "expires_at": at(NOW + LEASE + SKEW)}
+    ch.client.index(index=state, id="notify", body={"state": {"lease": skewed, "channels": {}}})
+    refused = Notifier(ch.runtime, clock=Clock(NOW), holder="host/42").run(NOW)
+    assert refused.lease.startswith("the notifier lease is held by ahead") and refused.sent == {}
+
+    forged = {**skewed, "holder": "mallory", "expires_at": "2999-01-01T00:00:00Z"}
+    ch.client.index(index=state, id="notify", body={"state": {"lease": forged, "channels": {}}})
+    with caplog.at_level("WARNING", logger="rdsaudit"):
+        taken = Notifier(ch.runtime, clock=Clock(NOW), holder="host/42").run(NOW)
+    assert (taken.lease, taken.sent) == ("", {"sns": 1}), taken.failures
+    assert len(drain(ch.sqs, ch.sns_queue)) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "the notifier lease of mallory expires at 2999-01-01T00:00:00Z, more than 900s ahead: invalid, taken over"
+    ]
+    assert lease_doc(ch)["lease"]["holder"] == "host/42"
 
 
 def test_a_run_whose_lease_is_stolen_mid_run_sends_no_further_batch(notifying: Any, monkeypatch: Any) -> None:

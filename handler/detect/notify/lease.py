@@ -7,7 +7,8 @@ or, once its holder released it or its time ran out, by overwriting exactly the 
 `if_primary_term`): of two runs racing, the node accepts one write and answers 409 to the other ("Optimistic
 concurrency control", OpenSearch documentation). Every later write (renewal, the channels' first moments, the
 release) is conditional the same way, so a holder whose lease was taken from it (it paused past the expiry) finds
-out at its next write and stops, and never overwrites the new holder's lease.
+out at its next write and stops, and never overwrites the new holder's lease. A lease expiring further ahead than any
+holder writes (LEASE, plus SKEW for clocks) is forged or corrupt: taken over, with a WARNING naming its holder.
 
 Released by writing it expired rather than deleting it: the detector's role may index and update its findings'
 documents but not delete them, and the channels' first moments must outlive the lease. Time comes from an injected
@@ -15,6 +16,7 @@ clock, so tests need no sleep."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
@@ -26,6 +28,10 @@ from handler.read.period import iso, parse_timestamp
 
 LEASE_ID = "notify"
 LEASE = timedelta(seconds=900)  # longer than the detect function's 5-minute timeout: a live holder never loses it
+# How far a live holder's clock may run ahead of ours before its lease looks forged (clocks are NTP-synced;
+# a CLI host may drift more than a Lambda): a valid lease never expires later than LEASE + SKEW from now.
+SKEW = timedelta(seconds=120)
+logger = logging.getLogger("rdsaudit")
 LOST = "the notifier lease expired and another run took it: this run stopped sending"
 
 
@@ -59,7 +65,16 @@ class Lease:
         lease = state.get("lease") or {}
         expires = lease.get("expires_at")
         # A released lease is free whatever the clocks say (the releaser's may run ahead of ours).
-        if expires and not lease.get("released_at") and parse_timestamp(expires) > now:
+        until = parse_timestamp(expires) if expires and not lease.get("released_at") else None
+        if until is not None and until > now + LEASE + SKEW:
+            # No holder writes further ahead than LEASE: a forged or corrupt lease would otherwise refuse every run.
+            logger.warning(
+                "the notifier lease of %s expires at %s, more than %ds ahead: invalid, taken over",
+                lease.get("holder"),
+                expires,
+                LEASE.total_seconds(),
+            )
+        elif until is not None and until > now:
             self.refused = f"the notifier lease is held by {lease.get('holder')} until {expires}"
             return False
         return self._write(now, _version_params(doc["_seq_no"], doc["_primary_term"]))
