@@ -51,7 +51,8 @@ def test_a_channel_turned_on_later_tells_only_its_catch_up_window(notifying: Any
     ch = notifying
     _topic_up(ch)
     only(ch, monkeypatch, "events")
-    assert ch.run(T0).sent == {"events": 0}  # events on since T0: its moment is recorded
+    for day in range(5):  # events on since T0, seen by a run (here daily) ever since: its moment stays T0
+        assert ch.run(T0 + timedelta(days=day)).sent == {"events": 0}
     ch.put("old1", client_finding(1, NOW - timedelta(days=3)))
     ch.put("old2", client_finding(2, NOW - timedelta(days=1, seconds=1)))
     ch.put("edge", client_finding(3, NOW - timedelta(days=1)))  # exactly the window's start: told
@@ -77,6 +78,37 @@ def test_a_channel_turned_on_later_tells_only_its_catch_up_window(notifying: Any
     assert drain(ch.sqs, ch.sns_queue) == [] and drain(ch.sqs, ch.events_queue) == []
 
 
+def test_a_channel_turned_off_and_on_again_tells_only_the_window_before_it_came_back(
+    notifying: Any, monkeypatch: Any
+) -> None:
+    """sns on, its finding told; off for two days (events on, its runs going on) while findings arrive; on again:
+    only the findings of the one-day window before it came back are mailed, the pause's older ones are its backlog."""
+    ch = notifying
+    _topic_up(ch)
+    only(ch, monkeypatch, "sns", "events")
+    ch.put("told", client_finding(1, T0 - timedelta(hours=1)))
+    assert ch.run(T0).sent == {"sns": 1, "events": 1}
+    assert len(drain(ch.sqs, ch.sns_queue)) == 1
+    only(ch, monkeypatch, "events")
+    ch.put("paused", client_finding(2, T0 + timedelta(hours=12)))
+    assert ch.run(T0 + timedelta(days=1)).sent == {"events": 1}
+    ch.put("late", client_finding(3, T0 + timedelta(days=1, hours=12)))
+    assert ch.run(T0 + timedelta(days=2)).sent == {"events": 1}
+
+    back = T0 + timedelta(days=2, hours=6)  # two days and six hours after sns was last seen
+    only(ch, monkeypatch, "sns", "events")
+    summary = ch.run(back)
+    assert (summary.sent, summary.backlog) == ({"sns": 1, "events": 0}, {"sns": 1, "events": 0}), summary.failures
+    assert [m["Subject"].split("(")[1] for m in drain(ch.sqs, ch.sns_queue)] == ["client=203.0.113.3)"]
+    assert ch.get("paused")["suppressed"] == {"sns": {"at": at(back), "reason": BEFORE_ENABLED}}
+    assert "suppressed" not in ch.get("late") and "suppressed" not in ch.get("told")
+    state = lease_doc(ch)
+    assert state["channels"] == {"sns": at(back), "events": at(T0)}  # events was on all along
+    assert state["last_seen"] == {"sns": at(back), "events": at(back)}
+    assert ch.run(back + timedelta(minutes=5)).sent == {"sns": 0, "events": 0}
+    assert drain(ch.sqs, ch.sns_queue) == []
+
+
 def test_a_due_finding_whose_channel_keeps_failing_stays_due_then_is_sent_once(
     notifying: Any, monkeypatch: Any
 ) -> None:
@@ -85,9 +117,11 @@ def test_a_due_finding_whose_channel_keeps_failing_stays_due_then_is_sent_once(
     ch.put("f", client_finding(1, NOW - timedelta(hours=1)))
     first = ch.run(NOW)
     assert (first.sent, first.failed, first.backlog) == ({"sns": 0}, {"sns": 1}, {"sns": 0})
-    # Three days on, far past the one-day window counted from now, the finding is still due, not backlog.
-    later = ch.run(NOW + timedelta(days=3))
-    assert (later.sent, later.failed, later.backlog) == ({"sns": 0}, {"sns": 1}, {"sns": 0})
+    # Three days on (the channel on, runs failing daily), far past the one-day window counted from now, the finding
+    # is still due, not backlog.
+    for day in (1, 2, 3):
+        later = ch.run(NOW + timedelta(days=day))
+        assert (later.sent, later.failed, later.backlog) == ({"sns": 0}, {"sns": 1}, {"sns": 0})
     assert "notified" not in ch.get("f")
     _topic_up(ch)
     back = ch.run(NOW + timedelta(days=3, minutes=5))

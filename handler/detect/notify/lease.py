@@ -1,5 +1,5 @@
-"""One notifier at a time: a lease in the findings' state index (`<prefix>-findings-state`, id `notify`), and the
-moment each channel was first enabled, kept in the same document.
+"""One notifier at a time: a lease in the findings' state index (`<prefix>-findings-state`, id `notify`), and, kept
+in the same document, the moment each channel was (last) enabled and the last run that had it on (`last_seen`).
 
 Two runs can overlap (the schedule and a manual run, or a run slower than its schedule): both would read the same
 unhandled findings and send them twice. The lease is taken with `op_type=create` when the document does not exist,
@@ -43,7 +43,8 @@ def holder_name(log_stream: str) -> str:
 class Lease:
     def __init__(self, client: Any, prefix: str, holder: str, clock: Callable[[], datetime]) -> None:
         self.client, self.index, self.holder, self.clock = client, state_index(prefix), holder, clock
-        self.channels: dict[str, str] = {}
+        self.channels: dict[str, str] = {}  # channel → when it was enabled (first, or again after a pause)
+        self.seen: dict[str, str] = {}  # channel → the last run (holding the lease) that had it on
         self.refused = ""  # why the lease could not be taken or was lost: one line
         self._version: tuple[int, int] | None = None  # (seq_no, primary_term) of our last write
         self._since: datetime | None = None
@@ -62,6 +63,7 @@ class Lease:
             return self._write(now, {"op_type": "create"})
         state = (doc.get("_source") or {}).get("state") or {}
         self.channels = {str(k): str(v) for k, v in (state.get("channels") or {}).items()}
+        self.seen = {str(k): str(v) for k, v in (state.get("last_seen") or {}).items()}
         lease = state.get("lease") or {}
         expires = lease.get("expires_at")
         # A released lease is free whatever the clocks say (the releaser's may run ahead of ours).
@@ -79,12 +81,13 @@ class Lease:
             return False
         return self._write(now, _version_params(doc["_seq_no"], doc["_primary_term"]))
 
-    def renew(self, channels: Mapping[str, str] | None = None) -> bool:
-        """Extends the lease (and records `channels`' first moments); False when it was taken from us."""
+    def renew(self, channels: Mapping[str, str] | None = None, seen: Mapping[str, str] | None = None) -> bool:
+        """Extends the lease (and records `channels`' enabled moments, `seen`'s last runs); False when it was taken
+        from us."""
         if self._version is None:
             return False
-        if channels:
-            self.channels = {**self.channels, **channels}
+        self.channels = {**self.channels, **(channels or {})}
+        self.seen = {**self.seen, **(seen or {})}
         return self._write(self.clock(), _version_params(*self._version), lost=LOST)
 
     def release(self) -> bool:
@@ -100,7 +103,7 @@ class Lease:
         self._since = self._since or now
         lease = {"holder": self.holder, "since": iso(self._since), "renewed_at": iso(now)}
         lease |= {"expires_at": iso(now), "released_at": iso(now)} if released else {"expires_at": iso(now + LEASE)}
-        body = {"state": {"lease": lease, "channels": self.channels}}
+        body = {"state": {"lease": lease, "channels": self.channels, "last_seen": self.seen}}
         try:  # no refresh: the lease is only ever read by id, and a GET by id is real time
             answer = self.client.transport.perform_request(
                 "PUT", f"/{self.index}/_doc/{LEASE_ID}", body=body, params=params
@@ -117,12 +120,23 @@ def _version_params(seq_no: int, primary_term: int) -> dict[str, str]:
     return {"if_seq_no": str(seq_no), "if_primary_term": str(primary_term)}
 
 
-def first_enabled(known: Mapping[str, str], channels: list[str], now: datetime) -> dict[str, str]:
-    """The channels enabled for the first time now: their moment, to record (an earlier one is never moved)."""
-    return {c: iso(now) for c in channels if c not in known}
+def newly_enabled(
+    known: Mapping[str, str], seen: Mapping[str, str], channels: list[str], now: datetime, catch_up: timedelta
+) -> dict[str, str]:
+    """The channels enabled now, with their moment to record: never enabled before, or off for longer than the
+    catch-up window (no run had them on since; none recorded, from before `last_seen` was kept): turned on again,
+    they tell the window before now, not the whole pause's backlog. A shorter pause keeps the earlier moment."""
+    return {
+        c: iso(now) for c in channels if c not in known or c not in seen or now - parse_timestamp(seen[c]) > catch_up
+    }
+
+
+def last_seen(seen: Mapping[str, str], channels: list[str], now: datetime) -> dict[str, str]:
+    """`now` for the channels on in this run; never moved back (a run for an earlier moment, by hand)."""
+    return {c: seen[c] if c in seen and parse_timestamp(seen[c]) > now else iso(now) for c in channels}
 
 
 def catch_up_from(known: Mapping[str, str], catch_up: timedelta) -> dict[str, datetime]:
-    """Per channel, the oldest finding it tells: `catch_up` before it was first enabled. A fixed moment, so a
+    """Per channel, the oldest finding it tells: `catch_up` before it was (last) enabled. A fixed moment, so a
     finding that was due stays due however long its sends keep failing."""
     return {c: parse_timestamp(at) - catch_up for c, at in known.items()}

@@ -8,8 +8,9 @@ written with `refresh=true`: the next run finds unhandled findings by search, wh
 and two notifiers once sent a finding twice when one searched before the other's marks were visible.
 
 Only the holder of the notifier lease (lease.py) reads, sends and marks; a run that cannot take it sends nothing and
-says why in its summary. A channel turned on later tells only the catch-up window of its backlog (decide.py); the
-rest is marked `suppressed.<channel>` with the reason "before channel enabled" and counted as `backlog`."""
+says why in its summary. A channel turned on later, or on again after a pause longer than the catch-up window (no
+run had it on: `last_seen` in the lease's document), tells only the window of its backlog (decide.py); the rest is
+marked `suppressed.<channel>` with the reason "before channel enabled" and counted as `backlog`."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from handler.detect.notify import channels as ch
 from handler.detect.notify.decide import LastSent, Send, decide
-from handler.detect.notify.lease import Lease, catch_up_from, first_enabled, holder_name
+from handler.detect.notify.lease import Lease, catch_up_from, holder_name, last_seen, newly_enabled
 from handler.detect.notify.model import Finding, from_document
 from handler.read.patterns import findings_pattern
 from handler.read.period import iso
@@ -165,11 +166,11 @@ class Notifier:
         return summary
 
     def _run(self, lease: Lease, channels: list[str], now: datetime, summary: Summary) -> None:
-        enabled = first_enabled(lease.channels, channels, now)
-        if enabled and not lease.renew(enabled):
+        catch_up = timedelta(seconds=self.settings.detect_catch_up_seconds)
+        enabled = newly_enabled(lease.channels, lease.seen, channels, now, catch_up)
+        if not lease.renew(enabled, last_seen(lease.seen, channels, now)):
             summary.lease = lease.refused
             return
-        catch_up = timedelta(seconds=self.settings.detect_catch_up_seconds)
         told_from = catch_up_from({c: lease.channels[c] for c in channels}, catch_up)
         todo, recent = self.read(channels, now)
         summary.candidates = len(todo)
