@@ -238,6 +238,63 @@ def test_a_run_whose_lease_is_stolen_mid_run_sends_no_further_batch(notifying: A
     assert len({m["Subject"] for m in drain(ch.sqs, ch.sns_queue)}) == 12
 
 
+def test_a_large_backlog_is_marked_in_bounded_requests_the_lease_renewed_between(
+    notifying: Any, monkeypatch: Any
+) -> None:
+    """Five findings of the backlog, marked two per request (injected; 500 by default): three bulk requests, the
+    lease renewed before the second and the third. Stolen before the second, the run stops: the three findings left
+    are counted unmarked, and the thief's run marks them."""
+    ch = notifying
+    only(ch, monkeypatch, "sns")
+    for n in range(5):
+        ch.put(f"b{n}", client_finding(n, NOW - timedelta(days=3)))
+    bulk, sizes = ch.runtime.client.bulk, []
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        sizes.append(kw["body"].count(b"\n") // 2)
+        return bulk(*args, **kw)
+
+    clock = Clock(NOW)
+    renewals: list[datetime] = []
+    renew = Lease.renew
+
+    def renewed(self: Lease, *args: Any) -> bool:
+        renewals.append(self.clock())
+        return renew(self, *args)
+
+    monkeypatch.setattr(ch.runtime.client, "bulk", counted)
+    monkeypatch.setattr(Lease, "renew", renewed)
+    summary = Notifier(ch.runtime, clock=clock, holder="host/42", marks_per_request=2).run(NOW)
+    assert (summary.backlog, summary.marks_failed, summary.lease) == ({"sns": 5}, 0, "")
+    assert sizes == [2, 2, 1]
+    assert len(renewals) == 3  # the run's start (channels recorded), then between the requests
+    ch.client.indices.refresh(index=ch.index)
+    for n in range(5):
+        assert ch.get(f"b{n}")["suppressed"]["sns"]["reason"] == BEFORE_ENABLED
+
+    for n in range(5, 10):
+        ch.put(f"b{n}", client_finding(n, NOW - timedelta(days=3)))
+    sizes.clear()
+    thief = Lease(ch.client, ch.prefix, "thief", Clock(NOW + 2 * LEASE))  # past the slow run's expiry
+    stolen: list[bool] = []
+
+    def stealing(*args: Any, **kw: Any) -> Any:
+        answer = counted(*args, **kw)
+        if not stolen:  # during the first request
+            stolen.append(thief.take())
+        return answer
+
+    monkeypatch.setattr(ch.runtime.client, "bulk", stealing)
+    later = NOW + timedelta(minutes=5)
+    cut = Notifier(ch.runtime, clock=Clock(later), holder="slow", marks_per_request=2).run(later)
+    assert (stolen, cut.marks_failed, cut.lease, sizes) == ([True], 3, LOST, [2])
+    assert thief.release()
+    monkeypatch.setattr(ch.runtime.client, "bulk", counted)
+    ch.client.indices.refresh(index=ch.index)
+    rest = Notifier(ch.runtime, clock=Clock(later), holder="next", marks_per_request=2).run(later)
+    assert (rest.backlog, rest.marks_failed, rest.lease) == ({"sns": 3}, 0, "")
+
+
 def test_two_notifiers_started_together_send_each_finding_once(notifying: Any, monkeypatch: Any) -> None:
     """The scheduler's run and a manual one, at the same moment, each with its own runtime (clients, connections),
     released together by a barrier: one holds the lease and sends; the other is refused or, starting after the
