@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from handler.detect.notify.decide import decide
-from handler.detect.notify.lease import last_seen, newly_enabled
+from handler.detect.notify.lease import _until, last_seen, newly_enabled
 from handler.detect.notify.model import Finding
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -207,3 +207,9 @@ def test_newly_enabled(known: dict[str, str], seen: dict[str, str], enabled: lis
 def test_last_seen_never_moves_back() -> None:
     seen = {"sns": "2026-12-08T00:00:00Z", "events": "2026-12-06T00:00:00Z", "off": "2026-12-01T00:00:00Z"}
     assert last_seen(seen, ["sns", "events"], NOW) == {"sns": "2026-12-08T00:00:00Z", "events": "2026-12-07T12:00:00Z"}
+
+
+def test_an_unreadable_lease_expiry_reads_as_never() -> None:
+    """Taken over as forged (a node whose mapping types it a date refuses such a value; another may keep it)."""
+    assert _until("next tuesday") == datetime.max.replace(tzinfo=UTC)
+    assert _until("2026-12-07T12:15:00Z") == NOW + timedelta(minutes=15)

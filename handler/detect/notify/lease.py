@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handler.read.patterns import state_index
@@ -67,7 +67,7 @@ class Lease:
         lease = state.get("lease") or {}
         expires = lease.get("expires_at")
         # A released lease is free whatever the clocks say (the releaser's may run ahead of ours).
-        until = parse_timestamp(expires) if expires and not lease.get("released_at") else None
+        until = _until(expires) if expires and not lease.get("released_at") else None
         if until is not None and until > now + LEASE + SKEW:
             # No holder writes further ahead than LEASE: a forged or corrupt lease would otherwise refuse every run.
             logger.warning(
@@ -114,6 +114,14 @@ class Lease:
             return False
         self._version = (int(answer["_seq_no"]), int(answer["_primary_term"]))
         return True
+
+
+def _until(expires: Any) -> datetime:
+    """When a lease expires; one no clock can read (forged or corrupt) as never, so that it is taken over."""
+    try:
+        return parse_timestamp(str(expires))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _version_params(seq_no: int, primary_term: int) -> dict[str, str]:
