@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from handler.read.patterns import (
     audit_days_pattern,
     audit_pattern,
+    audit_write_patterns,
     findings_days_pattern,
     findings_documents_pattern,
     findings_pattern,
@@ -169,13 +170,16 @@ def findings_ism_policy(prefix: str, retention_days: int) -> dict[str, Any]:
 
 
 def security_roles(prefix: str, activity_prefix: str = "rdsactivity") -> dict[str, Any]:
-    """The writer and the reader cover the audit and the Activity Streams indices; the detector only the
-    findings indices (it reads as rdsaudit_reader)."""
+    """The reader covers the audit and the Activity Streams indices; the writer only their daily indices, never the
+    findings nor the state index (the notifier's lease and marks: a forwarder's credentials must not silence it);
+    the detector only the findings indices (it reads as rdsaudit_reader)."""
     roles: dict[str, Any] = _load("security-roles.json")
     for role in roles.values():
         for perm in role.get("index_permissions", []):
             if perm["index_patterns"] == [f"{DEFAULT_PREFIX}-findings-*"]:
                 perm["index_patterns"] = [f"{prefix}-findings-*"]
+            elif perm["index_patterns"] == audit_write_patterns(DEFAULT_PREFIX):
+                perm["index_patterns"] = [*audit_write_patterns(prefix), f"{activity_prefix}-*"]
             else:
                 perm["index_patterns"] = [f"{prefix}-*", f"{activity_prefix}-*"]
     return roles

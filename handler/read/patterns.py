@@ -29,6 +29,13 @@ def audit_days_pattern(prefix: str) -> str:
     return f"{prefix}-2*"
 
 
+def audit_write_patterns(prefix: str) -> list[str]:
+    """Every daily audit index `<prefix>-<year>.MM.DD` and nothing else, as globs (the security plugin's index
+    patterns have no exclusion): a day's index starts with a digit, the findings and the state index with `f`.
+    `2*` alone would refuse the documents a bad timestamp dates to 1970 or year 0001 (the parser keeps them)."""
+    return [f"{prefix}-{digit}*" for digit in "0123456789"]
+
+
 def findings_days_pattern(prefix: str) -> str:
     """Only the daily findings indices `<prefix>-findings-YYYY.MM.DD` (not the state index), as a single glob."""
     return f"{prefix}-{FINDINGS}-2*"

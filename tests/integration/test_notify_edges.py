@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from handler.config import Settings
-from handler.detect.notify.lease import LEASE, LOST, Lease
+from handler.detect.notify.lease import LEASE, LOST, SKEW, Lease
 from handler.detect.notify.run import BEFORE_ENABLED, Notifier, Summary
 from handler.read.period import iso
 from handler.runtime import build_runtime
@@ -51,7 +51,8 @@ def test_a_channel_turned_on_later_tells_only_its_catch_up_window(notifying: Any
     ch = notifying
     _topic_up(ch)
     only(ch, monkeypatch, "events")
-    assert ch.run(T0).sent == {"events": 0}  # events on since T0: its moment is recorded
+    for day in range(5):  # events on since T0, seen by a run (here daily) ever since: its moment stays T0
+        assert ch.run(T0 + timedelta(days=day)).sent == {"events": 0}
     ch.put("old1", client_finding(1, NOW - timedelta(days=3)))
     ch.put("old2", client_finding(2, NOW - timedelta(days=1, seconds=1)))
     ch.put("edge", client_finding(3, NOW - timedelta(days=1)))  # exactly the window's start: told
@@ -77,6 +78,37 @@ def test_a_channel_turned_on_later_tells_only_its_catch_up_window(notifying: Any
     assert drain(ch.sqs, ch.sns_queue) == [] and drain(ch.sqs, ch.events_queue) == []
 
 
+def test_a_channel_turned_off_and_on_again_tells_only_the_window_before_it_came_back(
+    notifying: Any, monkeypatch: Any
+) -> None:
+    """sns on, its finding told; off for two days (events on, its runs going on) while findings arrive; on again:
+    only the findings of the one-day window before it came back are mailed, the pause's older ones are its backlog."""
+    ch = notifying
+    _topic_up(ch)
+    only(ch, monkeypatch, "sns", "events")
+    ch.put("told", client_finding(1, T0 - timedelta(hours=1)))
+    assert ch.run(T0).sent == {"sns": 1, "events": 1}
+    assert len(drain(ch.sqs, ch.sns_queue)) == 1
+    only(ch, monkeypatch, "events")
+    ch.put("paused", client_finding(2, T0 + timedelta(hours=12)))
+    assert ch.run(T0 + timedelta(days=1)).sent == {"events": 1}
+    ch.put("late", client_finding(3, T0 + timedelta(days=1, hours=12)))
+    assert ch.run(T0 + timedelta(days=2)).sent == {"events": 1}
+
+    back = T0 + timedelta(days=2, hours=6)  # two days and six hours after sns was last seen
+    only(ch, monkeypatch, "sns", "events")
+    summary = ch.run(back)
+    assert (summary.sent, summary.backlog) == ({"sns": 1, "events": 0}, {"sns": 1, "events": 0}), summary.failures
+    assert [m["Subject"].split("(")[1] for m in drain(ch.sqs, ch.sns_queue)] == ["client=203.0.113.3)"]
+    assert ch.get("paused")["suppressed"] == {"sns": {"at": at(back), "reason": BEFORE_ENABLED}}
+    assert "suppressed" not in ch.get("late") and "suppressed" not in ch.get("told")
+    state = lease_doc(ch)
+    assert state["channels"] == {"sns": at(back), "events": at(T0)}  # events was on all along
+    assert state["last_seen"] == {"sns": at(back), "events": at(back)}
+    assert ch.run(back + timedelta(minutes=5)).sent == {"sns": 0, "events": 0}
+    assert drain(ch.sqs, ch.sns_queue) == []
+
+
 def test_a_due_finding_whose_channel_keeps_failing_stays_due_then_is_sent_once(
     notifying: Any, monkeypatch: Any
 ) -> None:
@@ -85,9 +117,11 @@ def test_a_due_finding_whose_channel_keeps_failing_stays_due_then_is_sent_once(
     ch.put("f", client_finding(1, NOW - timedelta(hours=1)))
     first = ch.run(NOW)
     assert (first.sent, first.failed, first.backlog) == ({"sns": 0}, {"sns": 1}, {"sns": 0})
-    # Three days on, far past the one-day window counted from now, the finding is still due, not backlog.
-    later = ch.run(NOW + timedelta(days=3))
-    assert (later.sent, later.failed, later.backlog) == ({"sns": 0}, {"sns": 1}, {"sns": 0})
+    # Three days on (the channel on, runs failing daily), far past the one-day window counted from now, the finding
+    # is still due, not backlog.
+    for day in (1, 2, 3):
+        later = ch.run(NOW + timedelta(days=day))
+        assert (later.sent, later.failed, later.backlog) == ({"sns": 0}, {"sns": 1}, {"sns": 0})
     assert "notified" not in ch.get("f")
     _topic_up(ch)
     back = ch.run(NOW + timedelta(days=3, minutes=5))
@@ -147,6 +181,35 @@ def test_the_lease_taken_expired_and_stolen(notifying: Any, monkeypatch: Any) ->
     assert thief.release()
 
 
+def test_a_lease_expiring_further_ahead_than_any_holder_writes_is_taken_with_a_warning(
+    notifying: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    """A lease written years ahead (forged, or a corrupt clock) would refuse every run: no holder writes one further
+    than LEASE ahead, so it is taken over and the takeover logged as a WARNING naming its holder. A live holder
+    whose clock runs a little ahead of ours (within SKEW) keeps its lease."""
+    ch = notifying
+    _topic_up(ch)
+    only(ch, monkeypatch, "sns")
+    ch.put("f", client_finding(1, NOW - timedelta(hours=1)))
+    state = f"{ch.prefix}-findings-state"
+    skewed = {"holder": "ahead", "since": at(NOW), "renewed_at": at(NOW), "expires_at": at(NOW + LEASE + SKEW)}
+    ch.client.index(index=state, id="notify", body={"state": {"lease": skewed, "channels": {}}})
+    refused = Notifier(ch.runtime, clock=Clock(NOW), holder="host/42").run(NOW)
+    assert refused.lease.startswith("the notifier lease is held by ahead") and refused.sent == {}
+
+    forged = {**skewed, "holder": "mallory", "expires_at": "2999-01-01T00:00:00Z"}
+    ch.client.index(index=state, id="notify", body={"state": {"lease": forged, "channels": {}}})
+    with caplog.at_level("WARNING", logger="rdsaudit"):
+        taken = Notifier(ch.runtime, clock=Clock(NOW), holder="host/42").run(NOW)
+    assert (taken.lease, taken.sent) == ("", {"sns": 1}), taken.failures
+    assert len(drain(ch.sqs, ch.sns_queue)) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "the notifier lease of mallory expires at 2999-01-01T00:00:00Z, more than 900s ahead: invalid, taken over"
+    ]
+    assert lease_doc(ch)["lease"]["holder"] == "host/42"
+
+
 def test_a_run_whose_lease_is_stolen_mid_run_sends_no_further_batch(notifying: Any, monkeypatch: Any) -> None:
     """Twelve mails go in batches of ten, the lease renewed before each: taken away during the first batch, the run
     stops after it; the thief's run sends the other two. Twelve mails in all, none twice."""
@@ -173,6 +236,63 @@ def test_a_run_whose_lease_is_stolen_mid_run_sends_no_further_batch(notifying: A
     rest = Notifier(ch.runtime, clock=clock, holder="next").run(NOW + timedelta(minutes=5))
     assert rest.sent == {"sns": 2}
     assert len({m["Subject"] for m in drain(ch.sqs, ch.sns_queue)}) == 12
+
+
+def test_a_large_backlog_is_marked_in_bounded_requests_the_lease_renewed_between(
+    notifying: Any, monkeypatch: Any
+) -> None:
+    """Five findings of the backlog, marked two per request (injected; 500 by default): three bulk requests, the
+    lease renewed before the second and the third. Stolen before the second, the run stops: the three findings left
+    are counted unmarked, and the thief's run marks them."""
+    ch = notifying
+    only(ch, monkeypatch, "sns")
+    for n in range(5):
+        ch.put(f"b{n}", client_finding(n, NOW - timedelta(days=3)))
+    bulk, sizes = ch.runtime.client.bulk, []
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        sizes.append(kw["body"].count(b"\n") // 2)
+        return bulk(*args, **kw)
+
+    clock = Clock(NOW)
+    renewals: list[datetime] = []
+    renew = Lease.renew
+
+    def renewed(self: Lease, *args: Any) -> bool:
+        renewals.append(self.clock())
+        return renew(self, *args)
+
+    monkeypatch.setattr(ch.runtime.client, "bulk", counted)
+    monkeypatch.setattr(Lease, "renew", renewed)
+    summary = Notifier(ch.runtime, clock=clock, holder="host/42", marks_per_request=2).run(NOW)
+    assert (summary.backlog, summary.marks_failed, summary.lease) == ({"sns": 5}, 0, "")
+    assert sizes == [2, 2, 1]
+    assert len(renewals) == 3  # the run's start (channels recorded), then between the requests
+    ch.client.indices.refresh(index=ch.index)
+    for n in range(5):
+        assert ch.get(f"b{n}")["suppressed"]["sns"]["reason"] == BEFORE_ENABLED
+
+    for n in range(5, 10):
+        ch.put(f"b{n}", client_finding(n, NOW - timedelta(days=3)))
+    sizes.clear()
+    thief = Lease(ch.client, ch.prefix, "thief", Clock(NOW + 2 * LEASE))  # past the slow run's expiry
+    stolen: list[bool] = []
+
+    def stealing(*args: Any, **kw: Any) -> Any:
+        answer = counted(*args, **kw)
+        if not stolen:  # during the first request
+            stolen.append(thief.take())
+        return answer
+
+    monkeypatch.setattr(ch.runtime.client, "bulk", stealing)
+    later = NOW + timedelta(minutes=5)
+    cut = Notifier(ch.runtime, clock=Clock(later), holder="slow", marks_per_request=2).run(later)
+    assert (stolen, cut.marks_failed, cut.lease, sizes) == ([True], 3, LOST, [2])
+    assert thief.release()
+    monkeypatch.setattr(ch.runtime.client, "bulk", counted)
+    ch.client.indices.refresh(index=ch.index)
+    rest = Notifier(ch.runtime, clock=Clock(later), holder="next", marks_per_request=2).run(later)
+    assert (rest.backlog, rest.marks_failed, rest.lease) == ({"sns": 3}, 0, "")
 
 
 def test_two_notifiers_started_together_send_each_finding_once(notifying: Any, monkeypatch: Any) -> None:

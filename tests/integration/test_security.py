@@ -109,6 +109,15 @@ def test_setup_roles_and_least_privilege(
     assert status(lambda: writer.search(index=f"{prefix}-*")) == 403
     assert status(lambda: writer.index(index=f"other-{prefix}", body={"x": 1})) == 403
     assert status(lambda: writer.indices.put_index_template(name=prefix, body={"index_patterns": ["x-*"]})) == 403
+    # The notifier's lease and marks are out of its reach: its credentials cannot silence the notifications.
+    lease = {"state": {"lease": {"holder": "x", "expires_at": "2999-01-01T00:00:00Z"}}}
+    assert status(lambda: writer.index(index=f"{prefix}-findings-state", id="notify", body=lease)) == 403
+    findings_day = f"{prefix}-findings-2020.10.23"
+    assert status(lambda: writer.index(index=findings_day, body={"notified": {"sns": "2020-10-23T00:00:00Z"}})) == 403
+    bulk = writer.bulk(body=f'{{"index": {{"_index": "{prefix}-findings-state", "_id": "notify"}}}}\n{{"x": 1}}\n')
+    assert bulk["items"][0]["index"]["status"] == 403
+    assert status(lambda: writer.index(index=f"{prefix}-1970.01.01", body={"user": "x"})) == 200  # a bad epoch's day
+    admin.indices.delete(index=f"{prefix}-1970.01.01")
 
     reader = client(secure_node, "rdsaudit_test_reader", USER_PASSWORD)
     assert reader.count(index=f"{prefix}-*")["count"] == len(sample_lines())

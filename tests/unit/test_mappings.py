@@ -143,7 +143,8 @@ def test_prefix_rewritten_everywhere() -> None:
         for name, r in security_roles("audit", "act").items()
     }
     assert patterns == {
-        "rdsaudit_writer": [["audit-*", "act-*"]],
+        # the daily indices only: not the findings nor the state index (the notifier's lease and marks)
+        "rdsaudit_writer": [[*(f"audit-{d}*" for d in "0123456789"), "act-*"]],
         "rdsaudit_reader": [["audit-*", "act-*"]],
         "rdsaudit_detector": [["audit-findings-*"]],  # it reads as rdsaudit_reader
     }

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from handler.detect.notify.decide import decide
+from handler.detect.notify.lease import _until, last_seen, newly_enabled
 from handler.detect.notify.model import Finding
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -183,3 +184,32 @@ def test_a_due_finding_never_ages_out_of_the_window() -> None:
     month_later = NOW + timedelta(days=30)
     plan = decide([EDGE], {}, ["sns"], month_later, SIX_H, TOLD_FROM)
     assert plan.send_ids("sns") == ["edge"] and plan.backlog == {}
+
+
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("known", "seen", "enabled"),
+    [
+        ({}, {}, ["sns"]),  # never enabled
+        ({"sns": "2026-12-01T00:00:00Z"}, {"sns": "2026-12-07T11:55:00Z"}, []),  # on all along
+        ({"sns": "2026-12-01T00:00:00Z"}, {"sns": "2026-12-06T12:00:00Z"}, []),  # off exactly the window: kept
+        ({"sns": "2026-12-01T00:00:00Z"}, {"sns": "2026-12-06T11:59:59Z"}, ["sns"]),  # off longer: enabled again
+        ({"sns": "2026-12-01T00:00:00Z"}, {}, ["sns"]),  # recorded before last_seen was kept
+        ({"sns": "2026-12-01T00:00:00Z"}, {"sns": "2026-12-08T00:00:00Z"}, []),  # seen by a later moment's run
+    ],
+)
+def test_newly_enabled(known: dict[str, str], seen: dict[str, str], enabled: list[str]) -> None:
+    assert newly_enabled(known, seen, ["sns"], NOW, DAY) == dict.fromkeys(enabled, "2026-12-07T12:00:00Z")
+
+
+def test_last_seen_never_moves_back() -> None:
+    seen = {"sns": "2026-12-08T00:00:00Z", "events": "2026-12-06T00:00:00Z", "off": "2026-12-01T00:00:00Z"}
+    assert last_seen(seen, ["sns", "events"], NOW) == {"sns": "2026-12-08T00:00:00Z", "events": "2026-12-07T12:00:00Z"}
+
+
+def test_an_unreadable_lease_expiry_reads_as_never() -> None:
+    """Taken over as forged (a node whose mapping types it a date refuses such a value; another may keep it)."""
+    assert _until("next tuesday") == datetime.max.replace(tzinfo=UTC)
+    assert _until("2026-12-07T12:15:00Z") == NOW + timedelta(minutes=15)

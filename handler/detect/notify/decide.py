@@ -7,8 +7,8 @@ interval ago are marked quiet on it, and of several due in one run only the newe
 Nothing is marked until its channel has accepted the send, so a failed send is decided again on the next run.
 
 A channel turned on later does not send the backlog: findings whose newest event is older than the channel's
-catch-up moment (`told_from`: the catch-up window before it was first enabled) are its backlog, marked and never
-sent. The moment is fixed, so a finding once due stays due while its sends fail."""
+catch-up moment (`told_from`: the catch-up window before it was enabled, or enabled again after a pause) are its
+backlog, marked and never sent. The moment is fixed, so a finding once due stays due while its sends fail."""
 
 from __future__ import annotations
 

@@ -8,8 +8,9 @@ written with `refresh=true`: the next run finds unhandled findings by search, wh
 and two notifiers once sent a finding twice when one searched before the other's marks were visible.
 
 Only the holder of the notifier lease (lease.py) reads, sends and marks; a run that cannot take it sends nothing and
-says why in its summary. A channel turned on later tells only the catch-up window of its backlog (decide.py); the
-rest is marked `suppressed.<channel>` with the reason "before channel enabled" and counted as `backlog`."""
+says why in its summary. A channel turned on later, or on again after a pause longer than the catch-up window (no
+run had it on: `last_seen` in the lease's document), tells only the window of its backlog (decide.py); the rest is
+marked `suppressed.<channel>` with the reason "before channel enabled" and counted as `backlog`."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from handler.detect.notify import channels as ch
 from handler.detect.notify.decide import LastSent, Send, decide
-from handler.detect.notify.lease import Lease, catch_up_from, first_enabled, holder_name
+from handler.detect.notify.lease import Lease, catch_up_from, holder_name, last_seen, newly_enabled
 from handler.detect.notify.model import Finding, from_document
+from handler.model import Action
 from handler.read.patterns import findings_pattern
 from handler.read.period import iso
 from handler.read.reader import Reader
+from handler.sinks.chunker import body_of, chunks
 
 if TYPE_CHECKING:
     from handler.runtime import Runtime
@@ -36,6 +39,8 @@ IS_FINDING = {"exists": {"field": "rule"}}
 Marks = list[tuple[Finding, dict[str, Any]]]  # a finding and the partial document that marks it
 BATCH = {"sns": 10, "events": ch.EVENTS_PER_CALL, "securityhub": ch.FINDINGS_PER_CALL}
 BEFORE_ENABLED = "before channel enabled"
+# Marks per bulk request: a long-off channel's backlog can be every finding kept; the lease is renewed between them.
+MARKS_PER_REQUEST = 500
 
 
 @dataclass
@@ -122,6 +127,7 @@ class Notifier:
         account: Callable[[], str] | None = None,
         clock: Callable[[], datetime] = _wall_clock,
         holder: str = "",
+        marks_per_request: int = MARKS_PER_REQUEST,
     ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
@@ -129,6 +135,7 @@ class Notifier:
         self._account: str | None = None
         self.clock = clock
         self.holder = holder or holder_name(self.settings.log_stream)
+        self.marks_per_request = marks_per_request
 
     def _caller_account(self) -> str:
         # GetCallerIdentity needs no permission ("No permissions are required", AWS STS API Reference).
@@ -165,11 +172,11 @@ class Notifier:
         return summary
 
     def _run(self, lease: Lease, channels: list[str], now: datetime, summary: Summary) -> None:
-        enabled = first_enabled(lease.channels, channels, now)
-        if enabled and not lease.renew(enabled):
+        catch_up = timedelta(seconds=self.settings.detect_catch_up_seconds)
+        enabled = newly_enabled(lease.channels, lease.seen, channels, now, catch_up)
+        if not lease.renew(enabled, last_seen(lease.seen, channels, now)):
             summary.lease = lease.refused
             return
-        catch_up = timedelta(seconds=self.settings.detect_catch_up_seconds)
         told_from = catch_up_from({c: lease.channels[c] for c in channels}, catch_up)
         todo, recent = self.read(channels, now)
         summary.candidates = len(todo)
@@ -178,12 +185,13 @@ class Notifier:
         stamp = iso(now)
         for channel in channels:
             backlog = plan.backlog.get(channel, [])
-            summary.marks_failed += self._mark([(f, _before_enabled(channel, stamp)) for f in backlog])
             summary.backlog[channel] = len(backlog)
+            if not self._mark(lease, [(f, _before_enabled(channel, stamp)) for f in backlog], summary):
+                return
             quiet = plan.quiet.get(channel, [])
-            quiet_marks: Marks = [(q.finding, _covered(channel, stamp, q.by)) for q in quiet]
-            summary.marks_failed += self._mark(quiet_marks)
             summary.quiet[channel] = len(quiet)
+            if not self._mark(lease, [(q.finding, _covered(channel, stamp, q.by)) for q in quiet], summary):
+                return
             summary.sent[channel] = summary.failed[channel] = 0
             sends = plan.sends.get(channel, [])
             # Marked batch by batch: a run cut short (the function's timeout) re-sends at most one batch.
@@ -196,11 +204,12 @@ class Notifier:
                 for s in outcome.accepted:
                     marks.append((s.finding, {"notified": {channel: stamp}}))
                     marks += [(c, _covered(channel, stamp, s.finding.id)) for c in s.covers]
-                summary.marks_failed += self._mark(marks)
                 summary.sent[channel] += len(outcome.accepted)
                 summary.quiet[channel] += sum(len(s.covers) for s in outcome.accepted)
                 summary.failed[channel] += len(outcome.failed)
                 summary.failures += [f"{channel} {s.finding.id}: {reason}" for s, reason in outcome.failed]
+                if not self._mark(lease, marks, summary):
+                    return
 
     def _send(self, channel: str, sends: list[Send], stamp: str) -> ch.Outcome:
         s, region = self.settings, self.settings.aws_region
@@ -210,21 +219,33 @@ class Notifier:
             return ch.events(self.runtime.aws("events"), s.detect_event_bus, sends, self.account(), region)
         return ch.securityhub(self.runtime.aws("securityhub"), sends, self.account(), region, stamp)
 
-    def _mark(self, marks: Marks) -> int:
-        """Partial updates by id (other channels' marks stay); the number of findings that could not be marked."""
-        if not marks:
-            return 0
-        lines = []
-        for f, doc in marks:
-            lines.append(json.dumps({"update": {"_index": f.index, "_id": f.id}}))
-            lines.append(json.dumps({"doc": doc}))
+    def _mark(self, lease: Lease, marks: Marks, summary: Summary) -> bool:
+        """Partial updates by id (other channels' marks stay), in requests bounded like the forwarder's (count and
+        bytes), the lease renewed between them; False when it was lost: the rest stays unmarked, counted failed."""
+        actions = [Action(f.index, f.id, _update_lines(f, doc).encode(), "") for f, doc in marks]
+        done = 0
+        for chunk in chunks(actions, self.settings.bulk_max_bytes, self.marks_per_request):
+            if done and not lease.renew():
+                summary.marks_failed += len(actions) - done
+                summary.lease = lease.refused
+                return False
+            summary.marks_failed += self._bulk(chunk)
+            done += len(chunk)
+        return True
+
+    def _bulk(self, chunk: list[Action]) -> int:
+        """The number of findings of `chunk` that could not be marked."""
         from opensearchpy.exceptions import OpenSearchException
 
         try:
-            answer = self.runtime.client.bulk(body="\n".join(lines) + "\n", refresh="true")
+            answer = self.runtime.client.bulk(body=body_of(chunk), refresh="true")
         except OpenSearchException:
-            return len(marks)
+            return len(chunk)
         return sum(1 for item in answer.get("items", []) if item.get("update", {}).get("status", 500) >= 300)
+
+
+def _update_lines(f: Finding, doc: dict[str, Any]) -> str:
+    return json.dumps({"update": {"_index": f.index, "_id": f.id}}) + "\n" + json.dumps({"doc": doc}) + "\n"
 
 
 def notify(runtime: Runtime, now: datetime) -> Summary:
