@@ -135,10 +135,14 @@ def login_after_failures(reader: Reader, catalog: Catalog, rule: Rule, run: Peri
 def _before(failure: Row, at: int, login: Row) -> bool:
     """The failure happened before the login. The plugin writes whole seconds, so a failure and the login that
     follows it often share one: there the connection ids tell (the server numbers connections in the order they
-    come in)."""
+    come in). Only one server's ids are ordered: on an Aurora cluster the failures and the login can reach
+    different instances, whose counters are unrelated, so a failure on another server in the login's second counts
+    (the order cannot be known, and a failure that close to a login is evidence of guessing either way)."""
     t = bursts.epoch_ms(failure["@timestamp"])
     if t != at:
         return t < at
+    if failure.get("server") != login.get("server"):
+        return True
     return (
         isinstance(failure.get("connid"), int)
         and isinstance(login.get("connid"), int)

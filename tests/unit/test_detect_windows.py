@@ -90,3 +90,17 @@ def test_the_session_of_a_login_after_failures_is_looked_up_at_the_login(monkeyp
     doc = document(finding, now="2026-12-07T23:30:00Z", pattern_id="p", catalog_version=1)
     job._with_session(None, CATALOG, finding, doc)  # type: ignore[arg-type]
     assert asked == [("vm", 11, "2026-12-07T23:25:16.000Z")]  # the failures' connections hold no event of it
+
+
+def test_a_failure_on_another_server_in_the_logins_second_counts_whatever_its_connection_id() -> None:
+    # Aurora: one cluster endpoint, several instances, each numbering its own connections from its own start
+    rule = CATALOG.rule("login-after-failures")  # 5 failures within 900 s
+    earlier = [_row(n, "FAILED_CONNECT", second="23:25:15", retcode=1045) for n in range(6, 10)]
+    login = _row(11, "CONNECT", server="writer-1")
+    elsewhere = _row(500, "FAILED_CONNECT", server="reader-2", retcode=1045)  # same second, unrelated id
+    (finding,) = logins_after_failures(rule, "carol", "127.0.0.30", [*earlier, elsewhere], [login])
+    assert finding.count == 5
+    assert {r["_id"] for r in finding.rows} == {"id6", "id7", "id8", "id9", "id500", "id11"}
+    # on the login's own server a later id in that second still came after it: 4 before it are not enough
+    same = _row(500, "FAILED_CONNECT", server="writer-1", retcode=1045)
+    assert logins_after_failures(rule, "carol", "127.0.0.30", [*earlier, same], [login]) == []
