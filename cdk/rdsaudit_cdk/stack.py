@@ -63,6 +63,7 @@ class StackConfig:
     detect_renotify_seconds: int = 21600  # a rule and key is notified again only after this long
     detect_catch_up_seconds: int = 86400  # a channel turned on later tells findings at most this much older
     detections: str = ""  # rule overrides (JSON) for RDSAUDIT_DETECTIONS
+    detect_channels: list[str] = field(default_factory=list)  # the findings' channels the context set explicitly
     asset_bucket: str = ""  # member stack: where its Lambda code is read from (`${AWS::Region}` allowed), no bootstrap
 
     @classmethod
@@ -107,6 +108,14 @@ class StackConfig:
             detect_catch_up_seconds=int(ctx("detectCatchUpSeconds", 86400)),
             detections=detections_json(ctx("detections", "")),
             asset_bucket=str(ctx("assetBucket", "")).strip(),
+            detect_channels=[
+                f"rdsaudit:{name}"
+                for name, asked in (
+                    ("detectEventBus", bool(str(ctx("detectEventBus", "")).strip())),
+                    ("detectSecurityHub", str(ctx("detectSecurityHub", "false")).lower() == "true"),
+                )
+                if asked
+            ],
         )
 
 
@@ -288,9 +297,18 @@ class RdsAuditStack(Stack):
         if config.detect_schedule.lower() != "off" and not search.keeps_document_ids:
             # Findings are written under their own ids, which the collection refuses: every scheduled run would
             # fail (handler/setup/engine.py, Engine.check_detect). The event rules still tag documents at ingest.
-            Annotations.of(self).add_info(
+            # Dropping what someone asked for by name would lose their notifications silently: that stops the synth;
+            # otherwise a warning, since the default schedule's window rules and findings are gone too.
+            if config.detect_channels:
+                raise ValueError(
+                    f"{' and '.join(config.detect_channels)} set, but a {config.serverless} collection cannot have"
+                    " the Detect function that sends findings (it refuses their document ids);"
+                    " use rdsaudit:serverless=search"
+                )
+            Annotations.of(self).add_warning_v2(
+                "rdsaudit:detectOnCollection",
                 f"rdsaudit: no scheduled Detect function on a {config.serverless} collection (it refuses the findings' "
-                "document ids); use a search collection for window rules and findings"
+                "document ids); use a search collection for window rules and findings",
             )
         elif config.detect_schedule.lower() != "off":
             detect = Detect(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from handler.detect.catalog import Catalog
-from handler.detect.findings import EXAMPLE_FIELDS, EXAMPLES, Finding, ms_iso
+from handler.detect.findings import EXAMPLE_FIELDS, EXAMPLES, Finding, lucene_value, ms_iso
 from handler.read.period import Period
 from handler.read.queries import all_of, in_period
 
@@ -54,8 +54,8 @@ def tagged_findings(reader: Any, catalog: Catalog, run: Period) -> list[Finding]
             b["last"]["value_as_string"],
             rows,
         )
-        finding.query = f'detections:"{rule.id}" AND ' + " AND ".join(
-            f"{k}:{v}" if isinstance(v, int) else f'{k}:"{v}"' for k, v in identity.items()
+        finding.query = f"detections:{lucene_value(rule.id)} AND " + " AND ".join(
+            f"{k}:{lucene_value(v)}" for k, v in identity.items()
         )
         found.append(finding)
     return found

@@ -13,7 +13,7 @@ from typing import Any
 
 from handler.detect import bursts
 from handler.detect.catalog import Catalog, Rule
-from handler.detect.findings import EXAMPLE_FIELDS, Finding, ms_iso
+from handler.detect.findings import EXAMPLE_FIELDS, Finding, lucene_value, ms_iso
 from handler.read.events import lucene, saved_search
 from handler.read.period import Period, iso, parse_timestamp
 from handler.read.queries import Query, all_of, in_period, term
@@ -135,10 +135,14 @@ def login_after_failures(reader: Reader, catalog: Catalog, rule: Rule, run: Peri
 def _before(failure: Row, at: int, login: Row) -> bool:
     """The failure happened before the login. The plugin writes whole seconds, so a failure and the login that
     follows it often share one: there the connection ids tell (the server numbers connections in the order they
-    come in)."""
+    come in). Only one server's ids are ordered: on an Aurora cluster the failures and the login can reach
+    different instances, whose counters are unrelated, so a failure on another server in the login's second counts
+    (the order cannot be known, and a failure that close to a login is evidence of guessing either way)."""
     t = bursts.epoch_ms(failure["@timestamp"])
     if t != at:
         return t < at
+    if failure.get("server") != login.get("server"):
+        return True
     return (
         isinstance(failure.get("connid"), int)
         and isinstance(login.get("connid"), int)
@@ -163,7 +167,8 @@ def logins_after_failures(rule: Rule, user: str, client: str, failures: list[Row
         rows = _unique(kept)  # two logins in one bucket share failures
         login = rows[-1]
         finding = _bucket_findings(rule, {"user": user, "client": client}, [(start_ms, rows)], window, "")[0]
-        finding.query = f'({lucene("failed_logins")} OR operation:CONNECT) AND user:"{user}" AND client:"{client}"'
+        pair = f"user:{lucene_value(user)} AND client:{lucene_value(client)}"
+        finding.query = f"({lucene('failed_logins')} OR operation:CONNECT) AND {pair}"
         finding.count = len([r for r in rows if r.get("operation") == "FAILED_CONNECT"])
         # the connection that got in is what to look at: its server and id, first (the failures' connections
         # differ from it, so the evidence would otherwise name none)
@@ -196,7 +201,7 @@ def audit_silence(reader: Reader, catalog: Catalog, rule: Rule, run: Period) -> 
                 continue
             gap_end = resumed or iso(run.until)
             finding = Finding(rule, {"instance": name}, last, gap_end, 0, last, gap_end)
-            finding.query = f'instance:"{name}" OR server:"{name}"'
+            finding.query = f"instance:{lucene_value(name)} OR server:{lucene_value(name)}"
             finding.extra = {
                 "silent_since": last,
                 "resumed": resumed,
@@ -231,7 +236,7 @@ def new_clients(reader: Reader, catalog: Catalog, rule: Rule, run: Period) -> li
             rows[-1]["@timestamp"],
             rows,
         )
-        finding.query = f'operation:CONNECT AND user:"{user}" AND client:"{client}"'
+        finding.query = f"operation:CONNECT AND user:{lucene_value(user)} AND client:{lucene_value(client)}"
         found.append(finding)
     return found
 
@@ -268,7 +273,7 @@ def bulk_reads(reader: Reader, catalog: Catalog, rule: Rule, run: Period) -> lis
             reader, all_of(reads, term("user", user), {"range": {"@timestamp": {"gte": first, "lte": last}}})
         )
         finding = Finding(rule, {"user": user}, ms_iso(start), ms_iso(start + window * 1000), count, first, last, rows)
-        finding.query = f'({READS}) AND user:"{user}"'
+        finding.query = f"({READS}) AND user:{lucene_value(user)}"
         found.append(finding)
     return found
 

@@ -95,6 +95,15 @@ def _failed_logins(reader: Reader, scope: Scope, options: ReportOptions, raw: Ra
         }
         for f in found
     ]
+    # what the rule skips is said with its count, never dropped silently (the test failure_bursts uses: skips)
+    keys = [_terms("user"), _terms("client"), _terms("instance"), _terms("server")]
+    raw.bursts_not_counted = sum(
+        b["doc_count"]
+        for b in reader.composite(failed, keys)
+        if options.rules.catalog.skips(
+            rule, b["key"]["user"], b["key"]["client"], b["key"]["instance"] or b["key"]["server"]
+        )
+    )
 
 
 def _privileged(reader: Reader, scope: Scope, options: ReportOptions, raw: Raw) -> None:

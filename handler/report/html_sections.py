@@ -47,7 +47,7 @@ def failed_logins(f: dict[str, Any], top: int) -> str:
     )
     parts.append(
         f"</div></div><h3 id='bursts'>Bursts</h3><p>{e(f['bursts']['definition'])}. "
-        f"{e(labels.rule(f['bursts']['rule']))}</p>"
+        f"{e(labels.rule(f['bursts']['rule']))} {e(labels.bursts_note(f['bursts']))}</p>"
     )
     parts.append(
         table(

@@ -28,6 +28,21 @@ def rule(note: dict[str, Any]) -> str:
     return f"Detection rule {note['id']}: {params} (from {source})."
 
 
+def bursts_note(bursts: dict[str, Any]) -> str:
+    """What the burst rows leave out and how they overlap (the section's `not_counted`; handler/detect/bursts.py)."""
+    skipped = bursts["not_counted"]
+    allowed = "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in skipped["allowed"].items())
+    internal = ", ".join(skipped["internal_users"])
+    who = f"internal accounts ({internal})" if internal else "no internal accounts (the rule counts them)"
+    return (
+        f"Not counted: failures of {who} and of the rule's allow list ({allowed}); "
+        f"{skipped['failures']:,} failed logins from allowed clients or internal accounts are not counted. "
+        "Each row holds the bursts that start in one aligned window, with all their failures: a burst that starts "
+        "near a window's end reaches into the next, so consecutive rows of one client can share failures "
+        "(do not add rows up)."
+    )
+
+
 SESSIONS_LEAD = (
     "Each session (one connection from login to logout) in which a privileged account had an event in the period "
     "(RDS's own rdsadmin only when it changed accounts or privileges), once, newest first. Its timeline: the "

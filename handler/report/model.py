@@ -52,6 +52,7 @@ class Raw:
     failed_by_user: list[tuple[str | None, int]] = field(default_factory=list)
     failed_by_client: list[tuple[str | None, int]] = field(default_factory=list)
     bursts: list[Row] = field(default_factory=list)  # rule brute-force's findings in the scope, oldest first
+    bursts_not_counted: int = 0  # failed logins in the scope the rule skips: its allow list, internal accounts
     privileged_names: list[tuple[str, str]] = field(default_factory=list)  # (user, why)
     privileged_ops: list[tuple[str, str | None, int, str, str]] = field(
         default_factory=list

@@ -128,7 +128,7 @@ def render_md(report: dict[str, Any], top: int = 25) -> str:
         "",
         *_table(["user", "failures"], _limited(f["by_user"], top, "user", "failures")),
         *_table(["client", "failures"], _limited(f["by_client"], top, "client", "failures")),
-        f"Bursts ({f['bursts']['definition']}). {labels.rule(f['bursts']['rule'])}",
+        f"Bursts ({f['bursts']['definition']}). {labels.rule(f['bursts']['rule'])} {labels.bursts_note(f['bursts'])}",
         "",
         *_table(
             ["client", "first (UTC)", "last (UTC)", "failures", "users tried"],

@@ -55,6 +55,19 @@ class ReportRules:
     def privileged_users(self) -> tuple[str, ...]:
         return tuple(self.rules["privileged"].p("users"))
 
+    def burst_exclusions(self) -> dict[str, Any]:
+        """Whose failures rule brute-force does not count: the internal accounts (when it excludes them) and its
+        allow list, as the catalog (with RDSAUDIT_DETECTIONS) has them."""
+        rule = self.rules["bursts"]
+        return {
+            "internal_users": sorted(self.catalog.internal_users) if rule.exclude_internal else [],
+            "allowed": {
+                "users": sorted(rule.allow.users),
+                "clients": list(rule.allow.clients),
+                "instances": sorted(rule.allow.instances),
+            },
+        }
+
     def lookback(self, period: Period) -> Period:
         """The days before the period whose clients are not new (rule new-client's lookback_days)."""
         return Period(period.since - timedelta(days=self.new_client_days), period.since)

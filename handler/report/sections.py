@@ -137,6 +137,7 @@ def failed_logins(raw: Raw, options: ReportOptions) -> dict[str, Any]:
             "rule": options.rules.note("bursts"),
             "definition": f"{options.rules.burst_failures} or more failures from one client within one window of "
             f"{options.rules.burst_window_seconds} s (aligned, as rdsaudit detect's findings)",
+            "not_counted": {"failures": raw.bursts_not_counted, **options.rules.burst_exclusions()},
             "list": raw.bursts,
         },
     }

@@ -18,7 +18,13 @@ from tests.infra.test_iam_contract import FULL
 
 ADMIN = FULL["rdsaudit:adminRoleArn"]
 READER = "arn:aws:iam::123456789012:role/auditors"
-TIMESERIES = {**FULL, "rdsaudit:serverless": "timeseries", "rdsaudit:readerRoleArn": READER}
+# FULL imports findings into Security Hub, which needs the Detect function a time series collection cannot have
+TIMESERIES = {
+    **FULL,
+    "rdsaudit:serverless": "timeseries",
+    "rdsaudit:readerRoleArn": READER,
+    "rdsaudit:detectSecurityHub": "false",
+}
 VPC = {
     "rdsaudit:vpcId": "vpc-0123456789abcdef0",
     "rdsaudit:vpcSubnetIds": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"],
@@ -262,10 +268,28 @@ def test_detect_only_on_a_search_collection(timeseries: dict[str, Any], search_v
     )
 
 
+def test_without_detect_on_a_time_series_collection_the_synth_warns(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Annotations, Match
+
+    _, stack = synth(tmp_path, **TIMESERIES)
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("no scheduled Detect"))
+    assert len(warnings) == 1, warnings
+    _, search = synth(tmp_path / "search", **SEARCH_VPC)
+    assert Annotations.from_stack(search).find_warning("*", Match.string_like_regexp("no scheduled Detect")) == []
+
+
 @pytest.mark.parametrize(
     ("context", "message"),
     [
         ({"rdsaudit:serverless": "vectorsearch"}, "rdsaudit:serverless must be one of"),
+        (
+            {**TIMESERIES, "rdsaudit:detectSecurityHub": "true"},
+            r"^rdsaudit:detectSecurityHub set, but a timeseries collection cannot have the Detect function",
+        ),
+        (
+            {**TIMESERIES, "rdsaudit:detectEventBus": "audit", "rdsaudit:detectSecurityHub": "true"},
+            r"^rdsaudit:detectEventBus and rdsaudit:detectSecurityHub set, but",
+        ),
         ({"rdsaudit:serverless": "search", "rdsaudit:collectionName": "Audit_Logs"}, "rdsaudit:collectionName"),
         ({"rdsaudit:serverless": "search", "rdsaudit:domainEndpoint": "search-x.es.amazonaws.com"}, "leave"),
         ({"rdsaudit:readerRoleArn": READER}, "apply to a Serverless collection"),

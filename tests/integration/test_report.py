@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from handler import app
-from handler.detect.catalog import load_catalog
+from handler.detect.catalog import Allow, load_catalog
 from handler.read.events import saved_search
 from handler.read.period import Period, iso, outside_intervals, parse_time
 from handler.read.queries import Scope, between, term
@@ -107,6 +107,8 @@ def check_exact(client: Any, prefix: str, report: dict[str, Any], known: dict[st
     assert sorted((b["client"], b["failures"]) for b in f["bursts"]["list"]) == known["bursts"]
     for b in f["bursts"]["list"]:
         assert b["failures"] == count(failed, term("client", b["client"]), between(b["first"], b["last"]))
+    internal = {"terms": {"user": sorted(OPTIONS.rules.catalog.internal_users)}}
+    assert f["bursts"]["not_counted"]["failures"] == count(failed, internal) == 0  # the generator has none
 
     p = d["privileged_activity"]
     assert {u["user"] for u in p["users"]} == set(known["privileged"])
@@ -182,6 +184,19 @@ def test_quarter_exact_on_the_default_node(forwarder: Forwarder, quarter: Any, t
     bigger = dataclasses.replace(OPTIONS, page_size=1000)
     one_page = make_report(forwarder.client, pattern=f"{forwarder.prefix}-*", endpoint=URL, options=bigger)
     _same_data(report, one_page)
+
+    # an allowed client's failures leave the bursts and are counted as not counted
+    client = known["bursts"][0][0]
+    bursts = dataclasses.replace(RULES.rule("bursts"), allow=Allow.of([], [client], []))
+    allowing = dataclasses.replace(OPTIONS, rules=dataclasses.replace(RULES, rules={**RULES.rules, "bursts": bursts}))
+    allowed = make_report(forwarder.client, pattern=f"{forwarder.prefix}-*", endpoint=URL, options=allowing)
+    b = allowed["data"]["failed_logins"]["bursts"]
+    assert sorted((r["client"], r["failures"]) for r in b["list"]) == [r for r in known["bursts"] if r[0] != client]
+    failed = saved_search("failed_logins")
+    assert (
+        b["not_counted"]["failures"] == Counts(forwarder.client, forwarder.prefix)(failed, term("client", client)) > 0
+    )
+    assert b["not_counted"]["allowed"]["clients"] == [client]
 
 
 def test_quarter_exact_on_opensearch_1_3(

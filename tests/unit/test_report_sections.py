@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from handler.detect.catalog import load_catalog
+from handler.detect.catalog import Allow, load_catalog
 from handler.read.period import Period
 from handler.read.reader import Paging, parse_engine
 from handler.report.build import public_endpoint, render
@@ -155,6 +156,35 @@ def test_each_section_states_its_rule_and_where_its_parameters_came_from() -> No
         )
         assert "set by --timezone" in text and "Detection rule new-client: lookback_days 3" in text
         assert "Detection rule privileged-remote: users admin, root" in text
+
+
+def test_the_bursts_say_what_the_rule_does_not_count_and_that_rows_can_overlap() -> None:
+    bursts = dataclasses.replace(RULES.rule("bursts"), allow=Allow.of(["monitor"], ["10.0.0.0/8"], []))
+    rules = dataclasses.replace(RULES, rules={**RULES.rules, "bursts": bursts})
+    counted = raw()
+    counted.bursts_not_counted = 1234
+    d = build_data(
+        counted, ReportOptions(period=PERIOD, rules=rules), endpoint="e", pattern="p", generated_at="g", version="v"
+    )
+    skipped = d["failed_logins"]["bursts"]["not_counted"]
+    assert skipped["failures"] == 1234 and "rdsadmin" in skipped["internal_users"]
+    assert skipped["allowed"] == {"users": ["monitor"], "clients": ["10.0.0.0/8"], "instances": []}
+    md, html = render(envelope(d), "md"), render(envelope(d), "html")
+    for text in (md, html):
+        assert "1,234 failed logins from allowed clients or internal accounts are not counted" in text
+        assert "internal accounts (event_scheduler, mysql.infoschema" in text
+        assert "allow list (users: monitor; clients: 10.0.0.0/8; instances: none)" in text
+        assert "consecutive rows of one client can share failures" in text
+
+
+def test_consecutive_burst_rows_can_share_failures() -> None:
+    """What the note says: a burst starting late in one aligned window holds failures of the next window's burst."""
+    from handler.detect.bursts import qualifying_buckets
+
+    rows = [{"@timestamp": f"2026-07-01T05:{s // 60:02d}:{s % 60:02d}Z", "n": s} for s in range(120)]  # 1 a second
+    (first, a), (second, b) = qualifying_buckets(rows, 60, 10)
+    assert (first, second) == (MS + 5 * HOUR, MS + 5 * HOUR + 60_000)
+    assert {r["n"] for r in a} & {r["n"] for r in b} == set(range(60, 119))
 
 
 def test_series_refuses_buckets_it_cannot_place() -> None:
