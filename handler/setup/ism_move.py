@@ -52,7 +52,7 @@ def _post(cluster: ClusterSetup, path: str, body: Any) -> None:
     answer = cluster.client.transport.perform_request("POST", path, body=body)
     if answer.get("failures"):
         reasons = "; ".join(f"{f.get('index_name')}: {f.get('reason')}" for f in answer.get("failed_indices", []))
-        raise RdsAuditError(f"ISM refused {path}: {reasons}")
+        raise RdsAuditError(f"ISM refused {path}: {reasons}; rerun rdsaudit setup once ISM has finished with it")
 
 
 def move_managed(cluster: ClusterSetup) -> list[Change]:

@@ -16,7 +16,8 @@ What it models, and where that is documented:
   policy to remove";
 - `POST <base>/_ism/change_policy/<index>` {"policy_id": …} (api.md, "Update managed index policy";
   TransportChangePolicyAction): the same answer; an unmanaged index fails with "This index is not being managed";
-  a policy that does not exist is a 404 "Could not find policy=<id>" (OpenSearchStatusException, NOT_FOUND).
+  a policy that does not exist is a 404 "Could not find policy=<id>" (OpenSearchStatusException, NOT_FOUND); an
+  index between two states fails with "Cannot change policy while transitioning to new state" (INDEX_IN_TRANSITION).
   The change is queued: the index keeps its state until the current one ends, which the stand-in records as
   `pending` and does not run.
 """
@@ -50,9 +51,11 @@ class IsmStandIn:
         self.managed: dict[str, dict[str, Any]] = {}  # index -> {"policy_id", "state", "pending"}
         self.uuids: dict[str, str] = {}
 
-    def attach(self, index: str, policy_id: str, state: str = "hot") -> None:
+    def attach(self, index: str, policy_id: str, state: str = "hot", transitioning: bool = False) -> None:
         """What ism_template did when the index was created under an older release's policy."""
         self.managed[index] = {"policy_id": policy_id, "state": state, "pending": None}
+        if transitioning:
+            self.managed[index]["transitioning"] = True
 
     def _uuid(self, name: str) -> str:
         return self.uuids.setdefault(name, uuid.uuid4().hex[:22])
@@ -94,6 +97,10 @@ class IsmStandIn:
                     if verb == "remove"
                     else ("This index is not being managed")
                 )
+                failed.append({"index_name": name, "index_uuid": self._uuid(name), "reason": reason})
+                continue
+            if verb == "change_policy" and current.get("transitioning"):
+                reason = "Cannot change policy while transitioning to new state"
                 failed.append({"index_name": name, "index_uuid": self._uuid(name), "reason": reason})
                 continue
             if verb == "remove":

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from handler.config import Settings
+from handler.errors import RdsAuditError
 from handler.setup import SetupOptions, run_setup
 from tests.integration.ism_standin import IsmStandIn
 
@@ -186,3 +187,18 @@ def test_the_stand_in_refuses_what_the_plugin_refuses(proxy: IsmProxy, prefix: s
     assert removed["failures"] is True and removed["updated_indices"] == 0
     unknown = requests.post(f"{url}/change_policy/{prefix}-findings-state", json={"policy_id": "nope"}, timeout=30)
     assert unknown.status_code == 404
+
+
+def test_a_refused_move_is_one_line_and_a_rerun_finishes(proxy: IsmProxy, prefix: str, opensearch_url: str) -> None:
+    day = f"{prefix}-findings-2026.01.01"
+    _create(opensearch_url, day)
+    proxy.ism.attach(day, f"{prefix}-retention", transitioning=True)
+    with pytest.raises(RdsAuditError) as refused:
+        _setup(proxy, prefix)
+    assert str(refused.value) == (
+        f"ISM refused /_plugins/_ism/change_policy/{day}: {day}: Cannot change policy while transitioning to new "
+        "state; rerun rdsaudit setup once ISM has finished with it"
+    )
+    assert refused.value.exit_code == 1
+    del proxy.ism.managed[day]["transitioning"]  # the transition ended
+    assert any(c.startswith(f"ISM of {prefix}-findings-2*: moved (1 from") for c in _setup(proxy, prefix))
