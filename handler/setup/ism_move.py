@@ -9,7 +9,8 @@ Setup asks ISM (`GET <base>/_ism/explain/<prefix>-findings-*`) which policy mana
 - removes any policy from the state index (`POST <base>/_ism/remove/<index>`): no retention may delete it;
 - moves each findings index still under `<prefix>-retention` to `<prefix>-findings-retention`
   (`POST <base>/_ism/change_policy/<index>`, one index a request: a comma list of a year of days is past the
-  4 KB request line OpenSearch accepts);
+  4 KB request line OpenSearch accepts), into that policy's first state. ISM applies the change at the index's
+  next run (5 minutes by default): a rerun before then sends it again, which only replaces the queued change;
 - lifts a write block (`index.blocks.write`, what the policy's `read_only` action sets) from the state index only.
   The state holds no evidence and the job cannot run without writing it. A daily findings index is evidence: its
   block may be an operator's (setup cannot tell who set it), and the notifier marks findings within minutes of
@@ -21,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from handler.errors import RdsAuditError
+from handler.mappings import findings_ism_policy
 from handler.setup.cluster import ISM_PLUGINS, Change, ClusterSetup
 
 # The explain API names the policy under both setting keys on OpenSearch (ExplainResponse.toXContent) and under the
@@ -86,8 +88,11 @@ def move_managed(cluster: ClusterSetup) -> list[Change]:
             notes.append("write block lifted: it was read-only, so every detect run failed writing its state")
         changes.append(Change(f"ISM of {state}", moved if notes else "unchanged", "; ".join(notes) or "no policy"))
     old = sorted(i for i, e in explained.items() if i != state and _policy_of(e) == audit_policy)
+    # Into the findings policy's first state: without `state` ISM keeps the index's state name (`closed`, which the
+    # findings policy lacks, would fail the index) (ManagedIndexRunner.initChangePolicy).
+    change = {"policy_id": findings_policy, "state": findings_ism_policy(prefix, 1)["policy"]["default_state"]}
     for index in old:
-        _post(cluster, f"/{base}/_ism/change_policy/{index}", {"policy_id": findings_policy})
+        _post(cluster, f"/{base}/_ism/change_policy/{index}", change)
     what = f"ISM of {prefix}-findings-2*"
     if not old:
         changes.append(Change(what, "unchanged", f"none under {audit_policy}"))

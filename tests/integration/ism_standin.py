@@ -18,8 +18,10 @@ What it models, and where that is documented:
   TransportChangePolicyAction): the same answer; an unmanaged index fails with "This index is not being managed";
   a policy that does not exist is a 404 "Could not find policy=<id>" (OpenSearchStatusException, NOT_FOUND); an
   index between two states fails with "Cannot change policy while transitioning to new state" (INDEX_IN_TRANSITION).
-  The change is queued: the index keeps its state until the current one ends, which the stand-in records as
-  `pending` and does not run.
+  The change is queued on the managed index's job (ManagedIndexConfig.changePolicy): explain still names the old
+  policy until the job's next run (`plugins.index_state_management.job_interval`, 5 minutes by default) applies it
+  at a safe point (ManagedIndexRunner.initChangePolicy), moving the index to the request's `state`, or keeping its
+  state name when none is given; a state the new policy lacks fails the index there. `run_jobs()` is that run.
 """
 
 from __future__ import annotations
@@ -42,11 +44,15 @@ def not_found(name: str) -> tuple[int, Any]:
 
 class IsmStandIn:
     def __init__(
-        self, base: str, indices: Callable[[], list[str]], policies: Callable[[], set[str]], opendistro: bool
+        self,
+        base: str,
+        indices: Callable[[], list[str]],
+        policies: Callable[[], dict[str, list[str]]],
+        opendistro: bool,
     ) -> None:
         self.base = base
         self.indices = indices  # the names of the indices that exist now
-        self.policies = policies  # the ids of the installed policies
+        self.policies = policies  # the installed policies' ids -> their state names
         self.opendistro = opendistro
         self.managed: dict[str, dict[str, Any]] = {}  # index -> {"policy_id", "state", "pending"}
         self.uuids: dict[str, str] = {}
@@ -106,10 +112,20 @@ class IsmStandIn:
             if verb == "remove":
                 del self.managed[name]
             else:
-                current["pending"] = body["policy_id"]  # taken at the end of the current state
-                current["policy_id"] = body["policy_id"]
+                current["pending"] = {"policy_id": body["policy_id"], "state": body.get("state")}
             updated += 1
         return 200, {"updated_indices": updated, "failures": bool(failed), "failed_indices": failed}
+
+    def run_jobs(self) -> None:
+        """Each managed index's job run: a queued change of policy takes effect."""
+        for current in self.managed.values():
+            pending = current["pending"]
+            if pending is None:
+                continue
+            current.update(policy_id=pending["policy_id"], pending=None)
+            current["state"] = pending["state"] or current["state"]
+            if current["state"] not in self.policies()[pending["policy_id"]]:
+                current["failed"] = f"Failed to find state={current['state']} in policy={pending['policy_id']}"
 
     def _explain(self, names: list[str]) -> dict[str, Any]:
         answer: dict[str, Any] = {}

@@ -32,7 +32,7 @@ class IsmProxy:
         self.node = node
         self.policies: dict[str, Any] = {}
         self.requests: list[tuple[str, str]] = []
-        self.ism = IsmStandIn("_plugins", self._indices, lambda: set(self.policies), opendistro=False)
+        self.ism = IsmStandIn("_plugins", self._indices, self._states, opendistro=False)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +55,9 @@ class IsmProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _states(self) -> dict[str, list[str]]:
+        return {name: [st["name"] for st in p["policy"]["states"]] for name, p in self.policies.items()}
 
     def _indices(self) -> list[str]:
         return [row["index"] for row in requests.get(f"{self.node}/_cat/indices?format=json", timeout=30).json()]
@@ -154,7 +157,10 @@ def test_an_upgrade_moves_what_the_old_audit_policy_took(proxy: IsmProxy, prefix
     # the state index takes writes again (the notifier's lease, the job's state)
     put = requests.put(f"{opensearch_url}/{state}/_doc/notify", json={"owner": "x"}, timeout=30)
     assert put.status_code == 201, put.text
-    assert proxy.ism.managed[old_day]["policy_id"] == f"{prefix}-findings-retention"
+    # queued, into the findings policy's first state: the old one's `closed` is not in it
+    assert proxy.ism.managed[old_day]["pending"] == {"policy_id": f"{prefix}-findings-retention", "state": "hot"}
+    proxy.ism.run_jobs()  # ISM's next run of each index
+    assert proxy.ism.managed[old_day] == {"policy_id": f"{prefix}-findings-retention", "state": "hot", "pending": None}
     assert proxy.ism.managed[new_day] == {"policy_id": f"{prefix}-findings-retention", "state": "hot", "pending": None}
     assert proxy.ism.managed[audit_day]["policy_id"] == f"{prefix}-retention"  # audit days stay where they belong
     assert _blocked(opensearch_url, old_day)  # evidence: its block is reported, not lifted
@@ -202,3 +208,8 @@ def test_a_refused_move_is_one_line_and_a_rerun_finishes(proxy: IsmProxy, prefix
     assert refused.value.exit_code == 1
     del proxy.ism.managed[day]["transitioning"]  # the transition ended
     assert any(c.startswith(f"ISM of {prefix}-findings-2*: moved (1 from") for c in _setup(proxy, prefix))
+    # a rerun before ISM's next run of the index sends the same change again, which replaces the queued one
+    assert any(c.startswith(f"ISM of {prefix}-findings-2*: moved (1 from") for c in _setup(proxy, prefix))
+    proxy.ism.run_jobs()
+    assert "failed" not in proxy.ism.managed[day] and proxy.ism.managed[day]["state"] == "hot"
+    assert f"ISM of {prefix}-findings-2*: unchanged (none under {prefix}-retention)" in _setup(proxy, prefix)

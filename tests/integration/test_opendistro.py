@@ -127,9 +127,13 @@ class OpenDistroDomain:
         self.store[bare] = stored
         return (200 if current else 201), stored
 
-    def _policy_ids(self) -> set[str]:
+    def _policy_ids(self) -> dict[str, list[str]]:
         base = "/_opendistro/_ism/policies/"
-        return {p.removeprefix(base) for p in self.store if p.startswith(base)}
+        return {
+            p.removeprefix(base): [st["name"] for st in body["policy"]["states"]]
+            for p, body in self.store.items()
+            if p.startswith(base)
+        }
 
     def _settings(self, method: str, name: str, body: Any) -> tuple[int, Any]:
         if method == "PUT":
@@ -215,7 +219,9 @@ def test_setup_moves_indices_under_the_open_distro_paths() -> None:
         assert "ISM of audit-findings-2*: moved (1 from audit-retention to audit-findings-retention)" in changes
         assert domain.indices["audit-findings-state"] == {"blocks.write": False}
         assert "audit-findings-state" not in domain.ism.managed
+        domain.ism.run_jobs()
         assert domain.ism.managed["audit-findings-2026.01.01"]["policy_id"] == "audit-findings-retention"
+        assert "failed" not in domain.ism.managed["audit-findings-2026.01.01"]
         posts = [p for m, p in domain.requests if m == "POST"]
         assert posts == [
             "/_opendistro/_ism/remove/audit-findings-state",
