@@ -87,7 +87,9 @@ def move_managed(cluster: ClusterSetup) -> list[Change]:
                 cluster.client.transport.perform_request("PUT", f"/{state}/_settings", body=body)
             notes.append("write block lifted: it was read-only, so every detect run failed writing its state")
         changes.append(Change(f"ISM of {state}", moved if notes else "unchanged", "; ".join(notes) or "no policy"))
-    old = sorted(i for i, e in explained.items() if i != state and _policy_of(e) == audit_policy)
+    # the daily ones only (setup is granted change_policy on `<prefix>-findings-2*`); other names are not ours
+    days = f"{prefix}-findings-2"
+    old = sorted(i for i, e in explained.items() if i.startswith(days) and _policy_of(e) == audit_policy)
     # Into the findings policy's first state: without `state` ISM keeps the index's state name (`closed`, which the
     # findings policy lacks, would fail the index) (ManagedIndexRunner.initChangePolicy).
     change = {"policy_id": findings_policy, "state": findings_ism_policy(prefix, 1)["policy"]["default_state"]}
