@@ -35,6 +35,14 @@ SETUP_PATHS = {
         "_plugins/_ism/policies/{audit}-findings-retention",
         "_plugins/_security/api/roles/rdsaudit_*",
         "_plugins/_security/api/rolesmapping/rdsaudit_*",  # the writer's, the reader's and the detector's
+        # which policy manages the findings and the state index, and their write blocks (handler/setup/ism_move.py)
+        "_plugins/_ism/explain/{audit}-findings-*",
+        "{audit}-findings-state/_settings/index.blocks.write",
+        "{audit}-findings-2*/_settings/index.blocks.write",
+    ],
+    "es:ESHttpPost": [  # moving, once, what an older release's audit policy took (handler/setup/ism_move.py)
+        "_plugins/_ism/remove/{audit}-findings-state",
+        "_plugins/_ism/change_policy/{audit}-findings-2*",
     ],
     "es:ESHttpPut": [
         "_index_template/{audit}",
@@ -44,8 +52,13 @@ SETUP_PATHS = {
         "_plugins/_ism/policies/{audit}-findings-retention",
         "_plugins/_security/api/roles/rdsaudit_*",
         "_plugins/_security/api/rolesmapping/rdsaudit_*",  # the writer's, the reader's and the detector's
+        "{audit}-findings-state/_settings",  # lifts the write block the old policy's read_only left on the state
     ],
 }
+_SETUP_WHY = (
+    "Setup's own objects by name: the security-plugin roles named rdsaudit_*, and the daily findings indices (with "
+    "ISM's explain answer for them) that an older release's audit policy took and setup moves to the findings policy."
+)
 
 
 class SearchDomain(SearchBackend):
@@ -233,7 +246,12 @@ class SearchDomain(SearchBackend):
                 action: [p.format(audit=audit_prefix, activity=activity_prefix) for p in paths]
                 for action, paths in SETUP_PATHS.items()
             },
+            why=_SETUP_WHY,
         )
+        if Token.is_unresolved(audit_prefix):  # the IndexPrefix parameter: cdk-nag names it `<IndexPrefix>`
+            for path in {p for ps in SETUP_PATHS.values() for p in ps if "*" in p.replace("rdsaudit_*", "")}:
+                nag_path = path.format(audit="<IndexPrefix>", activity="<ActivityPrefix>")
+                acknowledge(self.setup_role, f"AwsSolutions-IAM5[Resource::{self.nag_arn()}/{nag_path}]", _SETUP_WHY)
 
 
 def nag_text(resolved: Any) -> str:

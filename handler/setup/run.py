@@ -63,6 +63,9 @@ def run_setup(settings: Settings, options: SetupOptions, client: Any = None) -> 
             )
         )
         changes.append(cluster.findings_ism(options.findings_retention_days))
+        from handler.setup.ism_move import move_managed
+
+        changes += move_managed(cluster)  # indices an older release's audit policy took (handler/setup/ism_move.py)
     changes += cluster.roles(options.role_arns, options.detector_role_arns)
     if options.dashboards_url:
         from handler.setup.dashboards import dashboards_session, default_index_pattern, import_saved_objects

@@ -173,7 +173,25 @@ def test_the_admins_role_is_the_master_and_setup_gets_only_its_paths(full: Templ
     full.resource_count_is("Custom::RdsAuditSetup", 0)  # nothing in the stack may map roles on the new domain
     setup = role_statements(full, role_of(full, "handler.app.setup_handler"))
     es = {s["Action"]: json.dumps(s["Resource"]) for s in setup if str(s["Action"]).startswith("es:")}
-    assert set(es) == {"es:ESHttpGet", "es:ESHttpPut"}
+    assert set(es) == {"es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"}
+    # moving what an older release's audit policy took: exactly these paths (handler/setup/ism_move.py)
+    [post] = [s for s in setup if s["Action"] == "es:ESHttpPost"]
+    assert [p["Fn::Join"][1][-1] for p in post["Resource"]] == [
+        "-findings-state",
+        "-findings-2*",
+    ], post["Resource"]
+    assert [p["Fn::Join"][1][-3].split("/", 1)[1] for p in post["Resource"]] == [
+        "_plugins/_ism/remove/",
+        "_plugins/_ism/change_policy/",
+    ], post["Resource"]
+    for action, tail in (
+        ("es:ESHttpGet", "-findings-state/_settings/index.blocks.write"),
+        ("es:ESHttpGet", "-findings-2*/_settings/index.blocks.write"),
+        ("es:ESHttpGet", "-findings-*"),
+        ("es:ESHttpPut", "-findings-state/_settings"),
+    ):
+        assert json.dumps(tail) in es[action], (action, tail)
+    assert "/_plugins/_ism/explain/" in es["es:ESHttpGet"]
     assert "_plugins/_security/api/rolesmapping/rdsaudit_*" in es["es:ESHttpPut"]
     for action in ("es:ESHttpGet", "es:ESHttpPut"):  # the audit policy and the findings' own
         assert "-retention" in es[action] and "-findings-retention" in es[action], action
@@ -191,8 +209,10 @@ def test_writers_only_bulk_and_their_template(full: Template) -> None:
     setup_role = role_of(full, "handler.app.setup_handler")
     # the detect role reads as well: test_the_detect_role_reads_through_a_point_in_time_and_writes_only_bulk
     detect = role_statements(full, role_of(full, "handler.app.detect_handler"))
+    # setup's own statements (its POSTs move ISM-managed indices): test_the_admins_role_is_the_master_and_setup_...
+    setup = role_statements(full, setup_role)
     for policy, st in statements(full):
-        if not str(st["Action"]).startswith("es:ESHttp") or setup_role in policy or st in detect:
+        if not str(st["Action"]).startswith("es:ESHttp") or setup_role in policy or st in detect or st in setup:
             continue  # (es:UpdateDomainConfig is aws-cdk-lib's custom resource setting the access policy)
         assert st["Action"] in ("es:ESHttpPost", "es:ESHttpGet", "es:ESHttpPut"), (policy, st)
         text = json.dumps(st["Resource"])

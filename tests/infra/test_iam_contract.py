@@ -80,6 +80,9 @@ ALLOWED: list[tuple[str, str, str, str]] = [
     # The index-management plugin is not served on Maven Central (shared toolchain notes), so no test node has
     # it; setup's ISM requests are checked against the documented shape in tests/unit/test_mappings.py.
     ("setup", "es:ESHttp*", "*/_plugins/_ism/*", "setup's ISM policy, on domains that have the plugin"),
+    # the write blocks setup reads and lifts only where ISM manages the findings (handler/setup/ism_move.py): shown
+    # against a stand-in plugin over the real node in test_ism_move.py, which records no calls
+    ("setup", "es:ESHttp*", "*-findings-*/_settings*", "the old audit policy's write blocks, where ISM is"),
     # replay checks the template like every writer; it only PUTs one that is missing, and the forwarder made it.
     ("replay", "es:ESHttpPut", "*", "the cold-start template install, when the template is missing"),
     # Lambda's runtime writes each function's own logs with its execution role (AWSLambdaBasicExecutionRole, on

@@ -13,7 +13,10 @@ test_security.py). What the fake enforces, and where it is documented:
   security-access-control/api.md); a body key outside the validator's list (roles: cluster_permissions,
   index_permissions, tenant_permissions, description; mappings: backend_roles, and_backend_roles, hosts, users,
   description) is refused with 400 (RolesValidator, RolesMappingValidator);
-- any `_plugins/...` path is unknown to Elasticsearch: 400 "no handler found for uri".
+- any `_plugins/...` path is unknown to Elasticsearch: 400 "no handler found for uri";
+- explain, remove and change_policy under `_opendistro/_ism/`: tests/integration/ism_standin.py (Open Distro's
+  explain answer: the `index.opendistro...policy_id` key only); index settings as the node answers
+  `GET <index>/_settings/index.blocks.write` (only indices with the setting) and `PUT <index>/_settings`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pytest
 
 from handler.config import Settings
 from handler.setup import SetupOptions, run_setup
+from tests.integration.ism_standin import IsmStandIn, not_found
 
 pytestmark = pytest.mark.integration
 ROLE_KEYS = {"cluster_permissions", "index_permissions", "tenant_permissions", "description"}
@@ -46,6 +50,8 @@ class OpenDistroDomain:
         self.plugins = ["opendistro_security", ism_plugin, "opendistro-job-scheduler"]
         self.store: dict[str, Any] = {}
         self.requests: list[tuple[str, str]] = []
+        self.indices: dict[str, dict[str, Any]] = {}  # name -> its index settings
+        self.ism = IsmStandIn("_opendistro", lambda: list(self.indices), self._policy_ids, opendistro=True)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,7 +70,7 @@ class OpenDistroDomain:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_PUT = _handle
+            do_GET = do_PUT = do_POST = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -86,6 +92,12 @@ class OpenDistroDomain:
             return 404, {"error": {"type": "resource_not_found_exception"}, "status": 404}
         if bare.startswith("/_opendistro/_ism/policies/"):
             return self._ism(method, bare, query, body)
+        managed = self.ism.handle(method, bare, body)
+        if managed is not None:
+            return managed
+        found = re.fullmatch(r"/([^/_][^/]*)/_settings(/index\.blocks\.write)?", bare)
+        if found:
+            return self._settings(method, found.group(1), body)
         found = re.fullmatch(r"/_opendistro/_security/api/(roles|rolesmapping)/([^/]+)", bare)
         if found:
             kind, name = found.groups()
@@ -114,6 +126,26 @@ class OpenDistroDomain:
         stored["policy"] = {**body["policy"], "policy_id": stored["_id"], "last_updated_time": 1700000000000}
         self.store[bare] = stored
         return (200 if current else 201), stored
+
+    def _policy_ids(self) -> dict[str, list[str]]:
+        base = "/_opendistro/_ism/policies/"
+        return {
+            p.removeprefix(base): [st["name"] for st in body["policy"]["states"]]
+            for p, body in self.store.items()
+            if p.startswith(base)
+        }
+
+    def _settings(self, method: str, name: str, body: Any) -> tuple[int, Any]:
+        if method == "PUT":
+            if name not in self.indices:
+                return not_found(name)
+            self.indices[name].update({k.removeprefix("index."): v for k, v in body.items()})
+            return 200, {"acknowledged": True}
+        names = [n for n in self.indices if re.fullmatch(name.replace("*", ".*"), n)]
+        if "*" not in name and not names:
+            return not_found(name)
+        blocked = {n: self.indices[n]["blocks.write"] for n in names if "blocks.write" in self.indices[n]}
+        return 200, {n: {"settings": {"index": {"blocks": {"write": str(v).lower()}}}} for n, v in blocked.items()}
 
     def close(self) -> None:
         self.server.shutdown()
@@ -171,3 +203,34 @@ def test_setup_uses_the_open_distro_paths(domain: OpenDistroDomain) -> None:
         ), fixed
     kept = [str(c) for c in run_setup(settings, SetupOptions(retention_days=60, findings_retention_days=730))[0]]
     assert any(c.startswith("ISM policy audit-findings-retention: updated (delete after 730 days") for c in kept)
+
+
+def test_setup_moves_indices_under_the_open_distro_paths() -> None:
+    """An Elasticsearch 7.10 domain set up by an older release: the state index and a findings day under the audit
+    policy, the state read-only already."""
+    domain = OpenDistroDomain("7.10.2", "opendistro-index-management")
+    try:
+        settings = Settings.from_env({"OPENSEARCH_URL": domain.url, "RDSAUDIT_INDEX_PREFIX": "audit"})
+        domain.indices = {"audit-findings-state": {"blocks.write": True}, "audit-findings-2026.01.01": {}}
+        for index in domain.indices:
+            domain.ism.attach(index, "audit-retention", state="closed")
+        changes = [str(c) for c in run_setup(settings, SetupOptions())[0]]
+        assert any(c.startswith("ISM of audit-findings-state: moved") and "write block lifted" in c for c in changes)
+        assert "ISM of audit-findings-2*: moved (1 from audit-retention to audit-findings-retention)" in changes
+        assert domain.indices["audit-findings-state"] == {"blocks.write": False}
+        assert "audit-findings-state" not in domain.ism.managed
+        domain.ism.run_jobs()
+        assert domain.ism.managed["audit-findings-2026.01.01"]["policy_id"] == "audit-findings-retention"
+        assert "failed" not in domain.ism.managed["audit-findings-2026.01.01"]
+        posts = [p for m, p in domain.requests if m == "POST"]
+        assert posts == [
+            "/_opendistro/_ism/remove/audit-findings-state",
+            "/_opendistro/_ism/change_policy/audit-findings-2026.01.01",
+        ]
+        assert ("GET", "/_opendistro/_ism/explain/audit-findings-*") in domain.requests
+        again = [str(c) for c in run_setup(settings, SetupOptions())[0]]
+        assert "ISM of audit-findings-state: unchanged (no policy)" in again
+        assert "ISM of audit-findings-2*: unchanged (none under audit-retention)" in again
+        assert not [p for _, p in domain.requests if p.startswith("/_plugins")]
+    finally:
+        domain.close()
