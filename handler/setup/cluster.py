@@ -50,6 +50,14 @@ class Change:
         return f"{self.what}: {self.action}" + (f" ({self.detail})" if self.detail else "")
 
 
+def audit_policy_id(prefix: str) -> str:
+    return f"{prefix}-retention"
+
+
+def findings_policy_id(prefix: str) -> str:
+    return f"{prefix}-findings-retention"
+
+
 def _checksum(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -180,11 +188,11 @@ class ClusterSetup:
             ultrawarm_after_days=ultrawarm_after_days,
             cold_after_days=cold_after_days,
         )
-        return self._ism(f"{self.prefix}-retention", body)
+        return self._ism(audit_policy_id(self.prefix), body)
 
     def findings_ism(self, retention_days: int) -> Change:
         """The findings' own policy, `<prefix>-findings-retention`: findings outlive the audit events."""
-        return self._ism(f"{self.prefix}-findings-retention", findings_ism_policy(self.prefix, retention_days))
+        return self._ism(findings_policy_id(self.prefix), findings_ism_policy(self.prefix, retention_days))
 
     def _ism(self, name: str, body: dict[str, Any]) -> Change:
         what = f"ISM policy {name}"

@@ -23,7 +23,8 @@ from typing import Any
 
 from handler.errors import RdsAuditError
 from handler.mappings import findings_ism_policy
-from handler.setup.cluster import ISM_PLUGINS, Change, ClusterSetup
+from handler.read.patterns import findings_days_pattern, findings_pattern, state_index
+from handler.setup.cluster import ISM_PLUGINS, Change, ClusterSetup, audit_policy_id, findings_policy_id
 
 # The explain API names the policy under both setting keys on OpenSearch (ExplainResponse.toXContent) and under the
 # Open Distro one only on Open Distro; an unmanaged index has null there.
@@ -65,12 +66,8 @@ def move_managed(cluster: ClusterSetup) -> list[Change]:
     if base is None:
         return []
     prefix = cluster.prefix
-    state, audit_policy, findings_policy = (
-        f"{prefix}-findings-state",
-        f"{prefix}-retention",
-        f"{prefix}-findings-retention",
-    )
-    explained = cluster._get(f"/{base}/_ism/explain/{prefix}-findings-*") or {}  # a pattern: 200 even if none
+    state, audit_policy, findings_policy = state_index(prefix), audit_policy_id(prefix), findings_policy_id(prefix)
+    explained = cluster._get(f"/{base}/_ism/explain/{findings_pattern(prefix)}") or {}  # a pattern: 200 even if none
     moved = "would move" if cluster.dry_run else "moved"
     changes = []
     if state in explained:
@@ -80,27 +77,24 @@ def move_managed(cluster: ClusterSetup) -> list[Change]:
             _post(cluster, f"/{base}/_ism/remove/{state}", None)
             notes.append(f"policy {policy} removed: no retention deletes the detect job's state")
         if _blocked(cluster, state):
-            body = {"index.blocks.write": False}
-            if cluster.dry_run:
-                cluster.requests.append(("PUT", f"/{state}/_settings", body))
-            else:
-                cluster.client.transport.perform_request("PUT", f"/{state}/_settings", body=body)
+            cluster._write("PUT", f"/{state}/_settings", {"index.blocks.write": False}, existed=True)
             notes.append("write block lifted: it was read-only, so every detect run failed writing its state")
         changes.append(Change(f"ISM of {state}", moved if notes else "unchanged", "; ".join(notes) or "no policy"))
     # the daily ones only (setup is granted change_policy on `<prefix>-findings-2*`); other names are not ours
-    days = f"{prefix}-findings-2"
+    days_glob = findings_days_pattern(prefix)
+    days = days_glob.removesuffix("*")
     old = sorted(i for i, e in explained.items() if i.startswith(days) and _policy_of(e) == audit_policy)
     # Into the findings policy's first state: without `state` ISM keeps the index's state name (`closed`, which the
     # findings policy lacks, would fail the index) (ManagedIndexRunner.initChangePolicy).
     change = {"policy_id": findings_policy, "state": findings_ism_policy(prefix, 1)["policy"]["default_state"]}
     for index in old:
         _post(cluster, f"/{base}/_ism/change_policy/{index}", change)
-    what = f"ISM of {prefix}-findings-2*"
+    what = f"ISM of {days_glob}"
     if not old:
         changes.append(Change(what, "unchanged", f"none under {audit_policy}"))
         return changes
     detail = f"{len(old)} from {audit_policy} to {findings_policy}"
-    blocked = [i for i in _blocked(cluster, f"{prefix}-findings-2*") if i in old]
+    blocked = [i for i in _blocked(cluster, days_glob) if i in old]
     if blocked:
         detail += (
             f"; {len(blocked)} read-only already ({', '.join(blocked[:3])}{', …' if len(blocked) > 3 else ''}), "
